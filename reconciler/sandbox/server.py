@@ -1,0 +1,244 @@
+"""The sandbox: all emulated services over HTTPS on one 127.0.0.1 port.
+
+Used three ways: ``reconcile sandbox serve`` (a long-running process with a data directory),
+the Python API (``with Sandbox(...) as sb:``) and the pytest fixtures in ``reconciler.sandbox.testing``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import ssl
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from .counters import Counters, LoggedRequest
+from .faults import GENERIC_KINDS, Faults
+from .service import SandboxContext, Service
+from .tls import TlsFiles, ensure_tls
+
+DEFAULT_SEED_DIR = Path(__file__).with_name("seed")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # the request log lives in Counters
+        pass
+
+    def log_error(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+def load_seed(path: Path | None) -> dict[str, Any]:
+    """A seed is one YAML mapping with a section per service (``salesforce``, ``exchange``,
+    ``identity``). Without a path, the built-in seed: every ``*.yaml`` in ``sandbox/seed/``."""
+    paths: Iterable[Path] = sorted(DEFAULT_SEED_DIR.glob("*.yaml")) if path is None else [path]
+    seed: dict[str, Any] = {}
+    for p in paths:
+        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{p}: a seed file must be a mapping of service name to data")
+        for section, value in data.items():
+            seed.setdefault(section, {}).update(value or {})
+    return seed
+
+
+class _DroppedConnection(Exception):
+    """Raised to close a socket without answering (the drop_connection fault)."""
+
+
+class Sandbox:
+    """Hosts the emulators. ``data_dir`` None keeps everything in memory (tests)."""
+
+    def __init__(
+        self,
+        data_dir: Path | str | None = None,
+        seed: dict[str, Any] | None = None,
+        port: int = 0,
+        fault_seed: int = 0,
+        services: list[Service] | None = None,
+        flush_interval: float = 0.5,
+    ) -> None:
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        tls_dir = self.data_dir if self.data_dir is not None else Path(self._tempdir())
+        self.tls: TlsFiles = ensure_tls(tls_dir)
+        self.faults = Faults(fault_seed)
+        self.counters = Counters()
+        self.services: dict[str, Service] = {}
+        for service in services if services is not None else default_services():
+            self.services[service.name] = service
+        self._port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._flusher: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._flush_interval = flush_interval
+        self._seed = seed
+
+    def _tempdir(self) -> str:
+        self._tmp = tempfile.TemporaryDirectory(prefix="reconciler-sandbox-")
+        return self._tmp.name
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "the sandbox is not started"
+        return f"https://127.0.0.1:{self._server.server_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.tls.ca_cert
+
+    def start(self) -> "Sandbox":
+        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ssl_context.minimum_version = ssl.TLSVersion.TLSv1_2
+        ssl_context.load_cert_chain(self.tls.server_cert, self.tls.server_key)
+        self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True,
+                                   request_handler=_QuietHandler, ssl_context=ssl_context)
+        context = SandboxContext(self.base_url, self.data_dir, self.faults, self.counters, self.services)
+        for service in self.services.values():
+            service.attach(context)
+        self._load_data()
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-http", daemon=True)
+        self._thread.start()
+        if self.data_dir is not None:
+            self._flusher = threading.Thread(target=self._flush_loop, name="sandbox-flush", daemon=True)
+            self._flusher.start()
+            self.write_endpoints()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._flusher is not None:
+            self._flusher.join()
+        self.flush()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+    def __enter__(self) -> "Sandbox":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- data ----------------------------------------------------------------------------------
+
+    def _store_file(self, service: Service) -> Path:
+        assert self.data_dir is not None
+        return self.data_dir / f"{service.name}.json"
+
+    def _load_data(self) -> None:
+        """Restore saved stores; seed the ones that have never been saved."""
+        seed = self._seed if self._seed is not None else load_seed(None)
+        for service in self.services.values():
+            path = self._store_file(service) if self.data_dir is not None else None
+            if path is not None and path.exists():
+                with service.lock:
+                    service.restore(json.loads(path.read_text(encoding="utf-8")))
+            else:
+                with service.lock:
+                    service.seed(seed.get(service.name) or {})
+                    service.dirty = True
+
+    def flush(self) -> None:
+        """Write every changed store to the data directory (atomically, file by file)."""
+        if self.data_dir is None:
+            return
+        for service in self.services.values():
+            if not service.dirty:
+                continue
+            with service.lock:
+                data = service.snapshot()
+                service.dirty = False
+            path = self._store_file(service)
+            tmp = path.with_suffix(".json.tmp")
+            tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+            os.replace(tmp, path)
+
+    def _flush_loop(self) -> None:
+        while not self._stopping.wait(self._flush_interval):
+            self.flush()
+
+    def endpoints(self) -> dict[str, Any]:
+        """URLs, CA file and sandbox credentials: all a client needs to talk to the sandbox."""
+        doc: dict[str, Any] = {"baseUrl": self.base_url, "caFile": str(self.ca_file.resolve())}
+        for name, service in self.services.items():
+            doc[name] = service.endpoints()
+        return doc
+
+    def write_endpoints(self) -> Path:
+        """Write ``endpoints.json`` and each credential to ``secrets/<service>.<key>`` (mode 0600),
+        so configurations can reference sandbox secrets as ``{secretRef: {file: ...}}``."""
+        assert self.data_dir is not None
+        doc = self.endpoints()
+        secrets_dir = self.data_dir / "secrets"
+        secrets_dir.mkdir(exist_ok=True)
+        for name, section in doc.items():
+            for key, value in (section.get("credentials") or {}).items() if isinstance(section, dict) else ():
+                secret = secrets_dir / f"{name}.{key}"
+                secret.write_text(str(value), encoding="utf-8")
+                secret.chmod(0o600)
+        path = self.data_dir / "endpoints.json"
+        path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        return path
+
+    # -- HTTP ----------------------------------------------------------------------------------
+
+    def _route(self, path: str) -> Service | None:
+        for service in self.services.values():
+            if service.claims(path):
+                return service
+        return None
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        started = time.perf_counter()
+        service = self._route(request.path)
+        if service is None:
+            response = Response("not found in the sandbox", status=404, mimetype="text/plain")
+            return response(environ, start_response)
+        operation = service.operation(request)
+        fault = self.faults.draw(service.name, operation, GENERIC_KINDS)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay_ms / 1000)
+            fault = None
+        if fault is not None and fault.kind == "drop_connection":
+            sock = environ.get("werkzeug.socket")
+            if isinstance(sock, socket.socket):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                finally:
+                    sock.close()
+            self.counters.record(LoggedRequest(service.name, operation, 0, 0.0, 0))
+            raise _DroppedConnection()
+        if fault is not None:
+            status = 500 if fault.kind == "http_500" else 503
+            response = Response(f"sandbox fault: HTTP {status}", status=status, mimetype="text/plain")
+        else:
+            with service.lock:
+                response = service.handle(request, operation)
+        self.counters.record(LoggedRequest(
+            service.name, operation, response.status_code,
+            (time.perf_counter() - started) * 1000, service.records_in(request, response)))
+        return response(environ, start_response)
+
+
+def default_services() -> list[Service]:
+    """The three emulators, in routing order."""
+    from .ews import ExchangeService
+    from .identity import IdentityService
+    from .salesforce import SalesforceService
+
+    return [SalesforceService(), ExchangeService(), IdentityService()]
