@@ -1,0 +1,3 @@
+"""Project-wide test plugins: the in-process sandbox fixtures."""
+
+pytest_plugins = ["reconciler.sandbox.testing"]
