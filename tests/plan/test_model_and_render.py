@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reconciler.plan import (Plan, PlanFormatError, diff_config, render_markdown, render_text, select_changes,
+                             user_effects)
+
+from .resources import by_address, configuration, resource, user
+
+
+def sample_plan(**kwargs) -> Plan:
+    applied = by_address(user("bob.smith"), configuration("sales", ["bob.smith"]),
+                         resource("Connection", "ex", exchange={"auth": {"password": {"secretRef": {"env": "EWS_PW"}}}}))
+    desired = by_address(user("alice.jones"), configuration("sales", ["alice.jones"], contacts="none"),
+                         resource("Connection", "ex", exchange={"auth": {"password": {"secretRef": {"env": "EWS_PW2"}}}}))
+    changes = diff_config(applied, desired)
+    if kwargs.get("targets"):
+        changes = select_changes(changes, {*applied, *desired}, kwargs["targets"])
+    effects = user_effects(applied, desired, {"bob.smith": "sales"}, {"alice.jones": "sales"})
+    return Plan(config_digest="d" * 64, state_lineage="lineage-1", state_serial=3,
+                config_changes=tuple(changes), effects=tuple(effects), **kwargs)
+
+
+def test_json_round_trip_keeps_everything():
+    plan = sample_plan()
+    again = Plan.from_json(plan.to_json())
+    assert again == plan
+    assert json.loads(plan.to_json())["summary"] == {
+        "add": 1, "change": 2, "destroy": 1, "effects": {"start_sync": 1, "stop_sync": 1}}
+
+
+def test_a_newer_format_version_is_refused_clearly():
+    doc = json.loads(sample_plan().to_json())
+    doc["format_version"] = 2
+    with pytest.raises(PlanFormatError, match="format_version 2, newer than this reconciler understands"):
+        Plan.from_json(json.dumps(doc))
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{not json", "invalid JSON"),
+    ('{"kind": "something-else"}', "not a plan file"),
+    ('{"kind": "reconciler-plan", "format_version": 1}', "corrupt plan file"),
+])
+def test_other_files_are_refused(text, message):
+    with pytest.raises(PlanFormatError, match=message):
+        Plan.from_json(text)
+
+
+def test_text_is_terraform_like():
+    text = render_text(sample_plan())
+    assert "  ~ SyncConfiguration/sales\n" in text
+    assert '      ~ spec.contacts.direction: "both" -> "none"' in text
+    assert '      ~ spec.exchange.auth.password: {"secretRef": {"env": "EWS_PW"}} -> {"secretRef": {"env": "EWS_PW2"}}' in text
+    assert "  + User/alice.jones\n" in text and "  - User/bob.smith\n" in text
+    assert "Effects on users:\n  alice.jones: starts syncing under sales (initial sync pending)\n" in text
+    assert "  bob.smith: stops syncing (was under sales)\n" in text
+    assert text.endswith("Plan: 1 to add, 2 to change, 1 to destroy.\n")
+    assert "\x1b[" not in text
+    assert "\x1b[32m+\x1b[0m" in render_text(sample_plan(), color=True)
+
+
+def test_text_of_an_empty_and_of_a_targeted_plan():
+    empty = Plan(config_digest="d", state_lineage=None, state_serial=0, config_changes=(), effects=())
+    assert render_text(empty) == "No changes. The applied configuration matches the files.\n"
+    targeted = render_text(sample_plan(targets=("SyncConfiguration/*",)))
+    assert targeted.startswith("Warning: resource targeting is in effect\n  This plan covers only SyncConfiguration/*.")
+    assert "Plan: 0 to add, 1 to change, 0 to destroy." in targeted
+
+
+def test_markdown_names_no_user_and_shows_no_values():
+    markdown = render_markdown(sample_plan(targets=("User/alice.jones", "SyncConfiguration/sales")))
+    for personal in ("alice", "bob", "acme.example", "EWS_PW", '"none"'):
+        assert personal not in markdown
+    assert "| ~ update | `SyncConfiguration/sales` | `spec.assign.users`, `spec.contacts.direction` |" in markdown
+    assert "| + create | 1 User resource | |" in markdown
+    assert "| start syncing (initial sync pending) | 1 |" in markdown
+    assert "| `SyncConfiguration/sales` | start syncing (initial sync pending): 1, stop syncing: 1 |" in markdown
+    assert "targets 1 user pattern" not in markdown and "`SyncConfiguration/sales`, 1 user pattern" in markdown
