@@ -1,0 +1,600 @@
+"""Exchange over EWS, through exchangelib.
+
+No probing: the endpoint, the authentication type and the server version are fixed in the
+``Configuration`` (exchangelib would otherwise send ConvertId and an unauthenticated POST first).
+TLS is verified by :class:`~reconciler.connectors.http.VerifyingEwsAdapter`, which exchangelib
+mounts process-wide; it keeps a trust anchor per endpoint origin, so several connections with
+different CAs can live in one process. exchangelib runs fail-fast: throttling (ErrorServerBusy with
+its BackOffMilliseconds) and transient failures are retried by our own bounded back-off.
+
+Every item we create carries the Salesforce Id in a PublicStrings extended property
+(``ReconcilerSalesforceId``), the identity that survives lost state, Reset Sync and mailbox moves.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import msal
+from exchangelib import (BASIC, DELEGATE, IMPERSONATION, OAUTH2, UTC, Account, Build, CalendarItem, Configuration,
+                         Contact, Credentials, ExtendedProperty, FolderCollection, OAuth2AuthorizationCodeCredentials,
+                         Version)
+from exchangelib import errors as ews_errors
+from exchangelib.folders import SHALLOW, Contacts
+from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
+from exchangelib.items import NEVER_OVERWRITE, SAVE_ONLY, SEND_TO_NONE
+from exchangelib.properties import Body, ItemId
+from exchangelib.services import SyncFolderItems
+from exchangelib.items.base import ID_ONLY
+
+from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
+                          WriteResult)
+from .errors import ConnectorError, ErrorKind, from_token_error, install_log_redaction, translate
+from .http import ApiCallCounter, VerifyingEwsAdapter, build_session, counting_ews_calls, install_ews_adapter
+from .retry import BackOff
+from .settings import ExchangeSettings
+
+T = TypeVar("T")
+
+EWS_BUILD = Build(15, 1, 2507, 6)          # Exchange 2016 CU: what on-premises servers run; no probing
+SYNC_FOLDER_NAME = "Salesforce_Sync"
+EWS_BATCH = 100                            # items per CreateItem / UpdateItem / DeleteItem / GetItem
+SYNC_PAGE = 512                            # the most SyncFolderItems returns per call
+EWS_OAUTH_SCOPE = "https://outlook.office365.com/.default"
+TOKEN_REFRESH_MARGIN = dt.timedelta(minutes=5)
+
+
+class SalesforceIdProperty(ExtendedProperty):
+    """The Salesforce Id stamped on every Exchange item we create or pair."""
+
+    distinguished_property_set_id = "PublicStrings"
+    property_name = "ReconcilerSalesforceId"
+    property_type = "String"
+
+
+STAMP_FIELD = "reconciler_salesforce_id"
+_register_lock = threading.Lock()
+
+
+def register_salesforce_id_property() -> None:
+    """Register the stamp on Contact and CalendarItem (process-wide in exchangelib; idempotent)."""
+    with _register_lock:
+        for model in (Contact, CalendarItem):
+            if STAMP_FIELD not in {f.name for f in model.FIELDS}:
+                model.register(STAMP_FIELD, SalesforceIdProperty)
+
+
+# -- the Exchange contact field vocabulary <-> exchangelib ---------------------------------------
+
+_PLAIN_FIELDS = {
+    "GivenName": "given_name", "MiddleName": "middle_name", "Surname": "surname", "Nickname": "nickname",
+    "CompanyName": "company_name", "JobTitle": "job_title", "Department": "department",
+    "AssistantName": "assistant_name",
+}
+_EMAIL_LABELS = ("EmailAddress1", "EmailAddress2", "EmailAddress3")
+_PHONE_LABELS = ("BusinessPhone", "BusinessPhone2", "MobilePhone", "HomePhone", "BusinessFax", "OtherTelephone",
+                 "AssistantPhone")
+_ADDRESS_LABELS = {"BusinessAddress": "Business", "HomeAddress": "Home", "OtherAddress": "Other"}
+_ADDRESS_PARTS = {"Street": "street", "City": "city", "State": "state", "PostalCode": "zipcode",
+                  "CountryOrRegion": "country"}
+CONTACT_FIELDS: tuple[str, ...] = (
+    *_PLAIN_FIELDS, *_EMAIL_LABELS, *_PHONE_LABELS, "Birthday", "Body",
+    *(f"{prefix}.{part}" for prefix in _ADDRESS_LABELS for part in _ADDRESS_PARTS),
+)
+_FETCH_FIELDS = [*_PLAIN_FIELDS.values(), "display_name", "email_addresses", "phone_numbers", "physical_addresses",
+                 "birthday", "body", "last_modified_time", STAMP_FIELD]
+
+
+def contact_to_fields(item: Contact) -> dict[str, Any]:
+    """An exchangelib Contact as a dict in the Exchange field vocabulary (absent values are None)."""
+    fields: dict[str, Any] = {name: getattr(item, attr) or None for name, attr in _PLAIN_FIELDS.items()}
+    emails = {e.label: e.email for e in item.email_addresses or []}
+    phones = {p.label: p.phone_number for p in item.phone_numbers or []}
+    addresses = {a.label: a for a in item.physical_addresses or []}
+    fields.update({label: emails.get(label) or None for label in _EMAIL_LABELS})
+    fields.update({label: phones.get(label) or None for label in _PHONE_LABELS})
+    for prefix, label in _ADDRESS_LABELS.items():
+        address = addresses.get(label)
+        for part, attr in _ADDRESS_PARTS.items():
+            fields[f"{prefix}.{part}"] = (getattr(address, attr) or None) if address is not None else None
+    fields["Birthday"] = item.birthday.isoformat() if item.birthday else None
+    fields["Body"] = str(item.body) if item.body else None
+    return fields
+
+
+def _date(value: Any) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _display_name(fields: Mapping[str, Any]) -> str:
+    name = " ".join(str(fields[k]) for k in ("GivenName", "Surname") if fields.get(k))
+    return name or str(fields.get("EmailAddress1") or fields.get("CompanyName") or "(no name)")
+
+
+def apply_fields(item: Contact, fields: Mapping[str, Any]) -> list[str]:
+    """Set vocabulary ``fields`` on ``item`` (None clears); returns the exchangelib field names
+    touched. Indexed entries not named in ``fields`` keep the item's current values."""
+    unknown = [name for name in fields if name not in CONTACT_FIELDS]
+    if unknown:
+        raise ConnectorError(ErrorKind.INVALID_REQUEST, f"unknown Exchange contact fields: {', '.join(sorted(unknown))}",
+                             fix="use the Exchange field vocabulary (GivenName, EmailAddress1, BusinessAddress.City ...)")
+    touched: list[str] = []
+    for name, attr in _PLAIN_FIELDS.items():
+        if name in fields:
+            setattr(item, attr, fields[name] or None)
+            touched.append(attr)
+    if any(label in fields for label in _EMAIL_LABELS):
+        current = {e.label: e.email for e in item.email_addresses or []}
+        current.update({label: fields[label] for label in _EMAIL_LABELS if label in fields})
+        item.email_addresses = [EmailAddress(label=label, email=value) for label, value in current.items() if value]
+        touched.append("email_addresses")
+    if any(label in fields for label in _PHONE_LABELS):
+        phones = {p.label: p.phone_number for p in item.phone_numbers or []}
+        phones.update({label: fields[label] for label in _PHONE_LABELS if label in fields})
+        item.phone_numbers = [PhoneNumber(label=label, phone_number=value) for label, value in phones.items() if value]
+        touched.append("phone_numbers")
+    if any(name.split(".")[0] in _ADDRESS_LABELS for name in fields):
+        addresses = {a.label: {attr: getattr(a, attr) for attr in _ADDRESS_PARTS.values()}
+                     for a in item.physical_addresses or []}
+        for prefix, label in _ADDRESS_LABELS.items():
+            for part, attr in _ADDRESS_PARTS.items():
+                if f"{prefix}.{part}" in fields:
+                    addresses.setdefault(label, {})[attr] = fields[f"{prefix}.{part}"] or None
+        item.physical_addresses = [PhysicalAddress(label=label, **parts) for label, parts in addresses.items()
+                                   if any(parts.values())]
+        touched.append("physical_addresses")
+    if "Birthday" in fields:
+        item.birthday = _date(fields["Birthday"])
+        touched.append("birthday")
+    if "Body" in fields:
+        item.body = Body(str(fields["Body"])) if fields["Body"] else None
+        touched.append("body")
+    if touched and any(k in fields for k in ("GivenName", "Surname", "EmailAddress1", "CompanyName")):
+        item.display_name = _display_name(contact_to_fields(item))
+        touched.append("display_name")
+    return touched
+
+
+# -- the connector ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ResolvedMailbox:
+    address: str
+    name: str | None
+    mailbox_type: str | None
+
+
+class ExchangeConnector:
+    """One Exchange organisation: authentication, per-mailbox accounts, directory checks, stores."""
+
+    def __init__(self, settings: ExchangeSettings, counter: ApiCallCounter | None = None,
+                 backoff: BackOff | None = None) -> None:
+        if settings.targets_sandbox:
+            raise ConnectorError(ErrorKind.CONFIGURATION, "sandbox://local is not resolved",
+                                 fix="resolve the connection with resolve_sandbox(settings, endpoints) first")
+        if settings.autodiscover or not settings.ews_url:
+            raise ConnectorError(ErrorKind.CONFIGURATION, "Autodiscover is not supported yet",
+                                 fix="set ewsUrl to the EWS endpoint (https://HOST/EWS/Exchange.asmx)")
+        install_log_redaction()
+        install_ews_adapter()
+        register_salesforce_id_property()
+        VerifyingEwsAdapter.register(settings.ews_url, settings.verify)
+        self.settings = settings
+        self.counter = counter or ApiCallCounter()
+        self.backoff = backoff or BackOff()
+        self._token_lock = threading.Lock()
+        self._token: dict[str, Any] | None = None
+        self._token_expires: dt.datetime | None = None
+        self._msal: msal.ConfidentialClientApplication | None = None
+        self._accounts: dict[str, Account] = {}
+
+    # -- authentication ----------------------------------------------------------------------------
+
+    def _msal_app(self) -> msal.ConfidentialClientApplication:
+        auth = self.settings.auth
+        if self._msal is None:
+            if auth.client_secret is not None:
+                credential: Any = auth.client_secret.reveal()
+            elif auth.certificate_key is not None and auth.certificate_thumbprint:
+                credential = {"private_key": auth.certificate_key.reveal(), "thumbprint": auth.certificate_thumbprint}
+            else:
+                raise ConnectorError(ErrorKind.CONFIGURATION, "OAuth needs clientSecret or certificate",
+                                     fix="set auth.clientSecret or auth.certificate {privateKey, thumbprint}")
+            session = build_session(self.settings.verify, self.counter, label=lambda method, url: "token")
+            try:
+                self._msal = msal.ConfidentialClientApplication(
+                    auth.client_id, client_credential=credential, authority=f"{auth.authority}/{auth.tenant_id}",
+                    instance_discovery=False, http_client=session)
+            except ValueError as exc:
+                # msal validates the authority and the certificate while building the application.
+                raise ConnectorError(ErrorKind.CONFIGURATION,
+                                     f"OAuth client for tenant {auth.tenant_id} could not be set up ({type(exc).__name__})",
+                                     fix="check authority, tenantId and the certificate's private key") from None
+        return self._msal
+
+    def _access_token(self) -> dict[str, Any]:
+        """An app-only token for EWS from msal (served from msal's cache while valid)."""
+        with self._token_lock:
+            now = dt.datetime.now(dt.timezone.utc)
+            if self._token is not None and self._token_expires and now < self._token_expires - TOKEN_REFRESH_MARGIN:
+                return self._token
+            app = self._msal_app()
+            result = self.backoff.run(lambda: app.acquire_token_for_client(scopes=[EWS_OAUTH_SCOPE]),
+                                      lambda exc: translate(exc, "Microsoft identity token request"))
+            if "access_token" not in result:
+                raise from_token_error(result, "Microsoft identity token request")
+            lifetime = int(result.get("expires_in") or 3600)
+            self._token = {"access_token": result["access_token"], "token_type": result.get("token_type", "Bearer"),
+                           "expires_in": lifetime, "expires_at": time.time() + lifetime}
+            self._token_expires = now + dt.timedelta(seconds=lifetime)
+            return self._token
+
+    def _configuration(self) -> Configuration:
+        auth = self.settings.auth
+        if auth.type == "service_account":
+            assert auth.username and auth.password is not None
+            credentials: Any = Credentials(auth.username, auth.password.reveal())
+            auth_type = BASIC
+        elif auth.type == "oauth_client_credentials":
+            credentials = OAuth2AuthorizationCodeCredentials(access_token=self._access_token())
+            auth_type = OAUTH2
+        else:
+            raise ConnectorError(ErrorKind.CONFIGURATION, f"unknown Exchange auth type {auth.type!r}",
+                                 fix="use service_account or oauth_client_credentials")
+        return Configuration(service_endpoint=self.settings.ews_url, credentials=credentials, auth_type=auth_type,
+                             version=Version(build=EWS_BUILD))
+
+    def account(self, mailbox: str) -> Account:
+        """The exchangelib Account acting as ``mailbox`` (impersonation unless configured off).
+        Building it sends nothing; a token is fetched when the cached one is about to expire."""
+        key = mailbox.lower()
+        account = self._accounts.get(key)
+        if account is not None and self.settings.auth.type == "oauth_client_credentials":
+            token = self._access_token()
+            if account.protocol.credentials.access_token is not token:
+                account.protocol.credentials = OAuth2AuthorizationCodeCredentials(access_token=token)
+        if account is None:
+            access = IMPERSONATION if self.settings.auth.impersonation or self.settings.auth.type != "service_account" \
+                else DELEGATE
+            account = Account(primary_smtp_address=mailbox, config=self._configuration(), autodiscover=False,
+                              access_type=access, default_timezone=UTC)
+            self._accounts[key] = account
+        return account
+
+    def call(self, context: str, action: Callable[[], T], mailbox: str | None = None) -> T:
+        """Run an EWS action with back-off and error translation, counting its requests."""
+        def attempt() -> T:
+            with counting_ews_calls(self.counter):
+                return action()
+        return self.backoff.run(attempt, lambda exc: translate(exc, context, mailbox))
+
+    def close(self) -> None:
+        """Close the pooled HTTP sessions of every account (exchangelib caches protocols)."""
+        for account in self._accounts.values():
+            account.protocol.close()
+        self._accounts.clear()
+
+    # -- directory ---------------------------------------------------------------------------------
+
+    def resolve_mailbox(self, address: str) -> ResolvedMailbox | None:
+        """ResolveNames for an address, as seen from that mailbox: None when nothing resolves."""
+        account = self.account(address)
+        def resolve() -> list[Any]:
+            return list(account.protocol.resolve_names([address]))
+        answers = self.call("resolving a mailbox", resolve, mailbox=address)
+        for answer in answers:
+            if isinstance(answer, ews_errors.ErrorNameResolutionNoResults):
+                return None
+            if isinstance(answer, Exception):
+                raise translate(answer, "resolving a mailbox", address)
+            return ResolvedMailbox(address=answer.email_address, name=answer.name, mailbox_type=answer.mailbox_type)
+        return None
+
+    def check_mailbox_access(self, mailbox: str) -> Contacts:
+        """GetFolder on the mailbox's Contacts folder: proves impersonation (or delegation) works."""
+        account = self.account(mailbox)
+        return self.call("opening the Contacts folder", lambda: account.contacts, mailbox=mailbox)
+
+    def contact_store(self, mailbox: str) -> "ExchangeContactStore":
+        return ExchangeContactStore(self, mailbox)
+
+
+# -- the contact record store ----------------------------------------------------------------------
+
+class CursorExpired(ConnectorError):
+    """The sync state is no longer valid (folder recreated, state rejected): list from scratch."""
+
+
+def _encode_cursor(data: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, sort_keys=True).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not isinstance(data, dict) or data.get("v") != 1:
+            raise ValueError
+        return data
+    except ValueError:
+        raise ConnectorError(ErrorKind.CONFIGURATION, "not an Exchange change cursor",
+                             fix="reset the user's sync cursor (Reset Sync)") from None
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class ExchangeContactStore(RecordStore):
+    """The contacts in ``Contacts/Salesforce_Sync`` of one mailbox.
+
+    The folder is looked up, never created, while listing (a plan changes nothing); the first
+    create makes it. The version token is the ChangeKey; the cursor wraps the SyncFolderItems
+    state together with the folder's id, so a recreated folder is noticed.
+    """
+
+    side = Side.EXCHANGE
+
+    def __init__(self, connector: ExchangeConnector, mailbox: str) -> None:
+        self.connector = connector
+        self.mailbox = mailbox
+        self._folder: Contacts | None = None
+
+    @property
+    def max_batch(self) -> int:
+        return EWS_BATCH
+
+    @property
+    def account(self) -> Account:
+        return self.connector.account(self.mailbox)
+
+    def _call(self, context: str, action: Callable[[], T]) -> T:
+        return self.connector.call(context, action, mailbox=self.mailbox)
+
+    def sync_folder(self, create: bool = False) -> Contacts | None:
+        """The Salesforce_Sync folder (FindFolder among the Contacts folder's children); made
+        (CreateFolder) only when ``create``."""
+        if self._folder is not None:
+            return self._folder
+        account = self.account
+        contacts = self._call("opening the Contacts folder", lambda: account.contacts)
+        children = self._call("finding the Salesforce_Sync folder", lambda: list(
+            FolderCollection(account=account, folders=[contacts]).find_folders(
+                depth=SHALLOW, additional_fields=None)))
+        for child in children:
+            if isinstance(child, Exception):
+                raise translate(child, "finding the Salesforce_Sync folder", self.mailbox)
+            if getattr(child, "name", None) == SYNC_FOLDER_NAME:
+                self._folder = child
+                return child
+        if not create:
+            return None
+        folder = Contacts(parent=contacts, name=SYNC_FOLDER_NAME)
+        self._call("creating the Salesforce_Sync folder", folder.save)
+        self._folder = folder
+        return folder
+
+    def _record(self, item: Contact) -> SourceRecord:
+        modified = item.last_modified_time
+        return SourceRecord(id=item.id, version=item.changekey, fields=contact_to_fields(item),
+                            salesforce_id_stamp=getattr(item, STAMP_FIELD) or None,
+                            modified_at=modified.astimezone(dt.timezone.utc) if modified else None)
+
+    def _get_items(self, ids: Sequence[str], context: str) -> dict[str, Contact | Exception]:
+        account = self.account
+        found: dict[str, Contact | Exception] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), EWS_BATCH):
+            answers = self._call(context, lambda: list(account.fetch(
+                ids=[ItemId(id=i) for i in chunk], only_fields=_FETCH_FIELDS, chunk_size=EWS_BATCH)))
+            found.update(zip(chunk, answers))
+        return found
+
+    def fetch(self, ids: Sequence[str]) -> list[SourceRecord]:
+        records = []
+        for item_id, item in self._get_items(ids, "fetching contacts").items():
+            if isinstance(item, ews_errors.ErrorItemNotFound):
+                continue
+            if isinstance(item, Exception):
+                raise translate(item, "fetching contacts", self.mailbox)
+            if isinstance(item, Contact):
+                records.append(self._record(item))
+        return records
+
+    def list_changes(self, cursor: str | None) -> ChangePage:
+        """One SyncFolderItems call per page (IdOnly, up to 512 changes), then GetItem in chunks of
+        100 for created and updated items. ``complete`` once IncludesLastItemInRange."""
+        state = _decode_cursor(cursor) if cursor else {"v": 1, "folder": None, "state": None}
+        folder = self.sync_folder()
+        if folder is None:
+            if state.get("folder"):
+                raise CursorExpired(ErrorKind.NOT_FOUND, f"the {SYNC_FOLDER_NAME} folder of {self.mailbox} is gone",
+                                    fix="a full listing runs instead (list_changes(None))")
+            return ChangePage([], [], _encode_cursor({"v": 1, "folder": None, "state": None}), complete=True)
+        if state.get("folder") not in (None, folder.id):
+            raise CursorExpired(ErrorKind.NOT_FOUND, f"the {SYNC_FOLDER_NAME} folder of {self.mailbox} was recreated",
+                                fix="a full listing runs instead (list_changes(None))")
+        service = SyncFolderItems(account=self.account)
+
+        def sync() -> list[tuple[str, Any]]:
+            return list(service.call(folder=folder, shape=ID_ONLY, additional_fields=set(),
+                                     sync_state=state.get("state"), ignore=None,
+                                     max_changes_returned=SYNC_PAGE, sync_scope=None))
+        try:
+            changes = self._call("listing contact changes", sync)
+        except ConnectorError as error:
+            if isinstance(error.__cause__, ews_errors.ErrorInvalidSyncStateData):
+                raise CursorExpired(ErrorKind.NOT_FOUND, "Exchange rejected the sync state",
+                                    fix="a full listing runs instead (list_changes(None))") from None
+            raise
+        changed: dict[str, None] = {}
+        deleted: list[str] = []
+        for change_type, item in changes:
+            if change_type == SyncFolderItems.DELETE:
+                deleted.append(item.id)
+                changed.pop(item.id, None)
+            elif change_type in (SyncFolderItems.CREATE, SyncFolderItems.UPDATE):
+                changed[item.id] = None
+        records = self.fetch(list(changed))
+        complete = bool(service.includes_last_item_in_range) or service.sync_state == state.get("state")
+        next_cursor = _encode_cursor({"v": 1, "folder": folder.id, "state": service.sync_state})
+        return ChangePage(records, deleted, next_cursor, complete=complete)
+
+    # -- writes ------------------------------------------------------------------------------------
+
+    def write(self, batch: Sequence[WriteOp]) -> list[WriteResult]:
+        """Creates by CreateItem, updates by UpdateItem with the expected ChangeKey and
+        NeverOverwrite (a moved item answers ErrorIrresolvableConflict: ``conflict``), deletes
+        by DeleteItem after a GetItem that checks the ChangeKey (DeleteItem takes none)."""
+        if len(batch) > EWS_BATCH:
+            raise ValueError(f"an EWS write batch holds at most {EWS_BATCH} ops, got {len(batch)}")
+        results: list[WriteResult | None] = [None] * len(batch)
+        creates = [(i, op) for i, op in enumerate(batch) if isinstance(op, CreateOp)]
+        updates = [(i, op) for i, op in enumerate(batch) if isinstance(op, UpdateOp)]
+        deletes = [(i, op) for i, op in enumerate(batch) if isinstance(op, DeleteOp)]
+        folder = self.sync_folder(create=bool(creates))
+        if folder is None:
+            for index, _ in updates + deletes:
+                results[index] = WriteResult.not_found(f"{self.mailbox} has no {SYNC_FOLDER_NAME} folder")
+        else:
+            if creates:
+                self._create(folder, creates, results)
+            guarded = [op.record_id for _, op in updates + deletes]
+            current = self._get_items(guarded, "reading contacts before writing") if guarded else {}
+            if updates:
+                self._update(updates, current, results)
+            if deletes:
+                self._delete(deletes, current, results)
+        return [r if r is not None else WriteResult.failed("no result from Exchange", retryable=True)
+                for r in results]
+
+    def _create(self, folder: Contacts, creates: list[tuple[int, CreateOp]], results: list[WriteResult | None]) -> None:
+        items = []
+        for index, op in creates:
+            item = Contact(account=self.account, folder=folder)
+            try:
+                apply_fields(item, op.fields)
+            except ConnectorError as error:
+                results[index] = WriteResult.failed(error.message, retryable=False)
+                continue
+            item.display_name = _display_name(op.fields)
+            if op.salesforce_id_stamp:
+                setattr(item, STAMP_FIELD, op.salesforce_id_stamp)
+            items.append((index, item))
+        if not items:
+            return
+        account = self.account
+        answers = self._bulk("creating contacts", items, lambda chunk: list(account.bulk_create(
+            folder=folder, items=chunk, message_disposition=SAVE_ONLY,
+            send_meeting_invitations=SEND_TO_NONE, chunk_size=EWS_BATCH)))
+        self._record_answers(answers, results)
+
+    def _update(self, updates: list[tuple[int, UpdateOp]], current: Mapping[str, Any],
+                results: list[WriteResult | None]) -> None:
+        changes = []
+        for index, op in updates:
+            existing = current.get(op.record_id)
+            if existing is None or isinstance(existing, ews_errors.ErrorItemNotFound):
+                results[index] = WriteResult.not_found()
+                continue
+            if isinstance(existing, Exception):
+                error = translate(existing, "reading a contact", self.mailbox)
+                results[index] = WriteResult.failed(error.message, retryable=error.retryable)
+                continue
+            if existing.changekey != op.expected_version:
+                results[index] = WriteResult.conflict("the contact changed in Exchange since the plan was made")
+                continue
+            # Update with the ChangeKey the plan saw: the server refuses if the item moved since.
+            existing.changekey = op.expected_version
+            try:
+                touched = apply_fields(existing, op.fields)
+            except ConnectorError as error:
+                results[index] = WriteResult.failed(error.message, retryable=False)
+                continue
+            if op.salesforce_id_stamp:
+                setattr(existing, STAMP_FIELD, op.salesforce_id_stamp)
+                touched.append(STAMP_FIELD)
+            if not touched:
+                results[index] = WriteResult.ok(op.record_id, op.expected_version)
+                continue
+            changes.append((index, existing, touched))
+        if not changes:
+            return
+        account = self.account
+        answers = self._bulk("updating contacts", [(index, (item, touched)) for index, item, touched in changes],
+                             lambda chunk: list(account.bulk_update(
+                                 items=chunk, conflict_resolution=NEVER_OVERWRITE, message_disposition=SAVE_ONLY,
+                                 chunk_size=EWS_BATCH)))
+        self._record_answers(answers, results)
+
+    def _delete(self, deletes: list[tuple[int, DeleteOp]], current: Mapping[str, Any],
+                results: list[WriteResult | None]) -> None:
+        doomed = []
+        for index, op in deletes:
+            existing = current.get(op.record_id)
+            if existing is None or isinstance(existing, ews_errors.ErrorItemNotFound):
+                results[index] = WriteResult.not_found()
+            elif isinstance(existing, Exception):
+                error = translate(existing, "reading a contact", self.mailbox)
+                results[index] = WriteResult.failed(error.message, retryable=error.retryable)
+            elif existing.changekey != op.expected_version:
+                results[index] = WriteResult.conflict("the contact changed in Exchange since the plan was made")
+            else:
+                doomed.append((index, ItemId(id=op.record_id, changekey=op.expected_version)))
+        if not doomed:
+            return
+        account = self.account
+        answers = self._bulk("deleting contacts", doomed,
+                             lambda chunk: list(account.bulk_delete(ids=chunk, chunk_size=EWS_BATCH)))
+        self._record_answers(answers, results)
+
+    def _bulk(self, context: str, items: Sequence[tuple[int, Any]],
+              send: Callable[[list[Any]], list[Any]]) -> list[tuple[int, Any]]:
+        """Send ``items`` in one request; items the server answered ErrorServerBusy for are sent
+        again after its BackOffMilliseconds, within the connector's back-off budget."""
+        pending = list(items)
+        answered: list[tuple[int, Any]] = []
+        backoff = self.connector.backoff
+        for retry in range(backoff.attempts):
+            answers = self._call(context, lambda: send([payload for _, payload in pending]))
+            busy = [(entry, answer) for entry, answer in zip(pending, answers)
+                    if isinstance(answer, ews_errors.ErrorServerBusy)]
+            answered.extend((index, answer) for (index, _), answer in zip(pending, answers)
+                            if not isinstance(answer, ews_errors.ErrorServerBusy))
+            if not busy or retry == backoff.attempts - 1:
+                answered.extend((index, answer) for (index, _), answer in busy)
+                break
+            backoff.sleep(backoff.delay(retry, max((a.back_off or 0) for _, a in busy) or None))
+            pending = [entry for entry, _ in busy]
+        return answered
+
+    def _record_answers(self, answers: list[tuple[int, Any]], results: list[WriteResult | None]) -> None:
+        for index, answer in answers:
+            if answer is True:
+                results[index] = WriteResult.ok(None, None)
+            elif isinstance(answer, Exception):
+                results[index] = self._failure(answer)
+            else:
+                item_id, changekey = (answer.id, answer.changekey) if hasattr(answer, "changekey") else answer
+                results[index] = WriteResult.ok(item_id, changekey)
+
+    def _failure(self, answer: Any) -> WriteResult:
+        error = translate(answer, "writing a contact", self.mailbox) if isinstance(answer, Exception) \
+            else ConnectorError(ErrorKind.INVALID_REQUEST, "unexpected answer from Exchange")
+        if error.kind is ErrorKind.CONFLICT:
+            return WriteResult.conflict(error.message)
+        if error.kind is ErrorKind.NOT_FOUND:
+            return WriteResult.not_found(error.message)
+        return WriteResult.failed(error.message, retryable=error.retryable)
