@@ -171,13 +171,13 @@ class PlanSummary:
 class Plan:
     """Configuration changes and their effects on users, bound to the state and files they came from.
 
-    ``state_lineage`` is None and ``state_serial`` 0 for a state that was never applied to.
+    ``state_serial`` is 0 for a state that was never applied to.
     ``targets``/``excludes`` record address filters: a targeted plan is partial and says so.
     ``record_changes`` stays empty until the record sync fills it.
     """
 
     config_digest: str
-    state_lineage: str | None
+    state_lineage: str
     state_serial: int
     config_changes: tuple[ResourceChange, ...]
     effects: tuple[UserEffect, ...]
@@ -246,7 +246,7 @@ class Plan:
                 plan_id=str(doc["plan_id"]),
                 created_at=datetime.fromisoformat(doc["created_at"]),
                 config_digest=str(doc["config_digest"]),
-                state_lineage=doc.get("state_lineage"),
+                state_lineage=str(doc["state_lineage"]),
                 state_serial=int(doc["state_serial"]),
                 targets=tuple(doc.get("targets", ())),
                 excludes=tuple(doc.get("excludes", ())),

@@ -62,7 +62,7 @@ def test_text_is_terraform_like():
 
 
 def test_text_of_an_empty_and_of_a_targeted_plan():
-    empty = Plan(config_digest="d", state_lineage=None, state_serial=0, config_changes=(), effects=())
+    empty = Plan(config_digest="d", state_lineage="l", state_serial=0, config_changes=(), effects=())
     assert render_text(empty) == "No changes. The applied configuration matches the files.\n"
     targeted = render_text(sample_plan(targets=("SyncConfiguration/*",)))
     assert targeted.startswith("Warning: resource targeting is in effect\n  This plan covers only SyncConfiguration/*.")
