@@ -31,6 +31,7 @@ from exchangelib.folders import SHALLOW, Contacts
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
 from exchangelib.items import NEVER_OVERWRITE, SAVE_ONLY, SEND_TO_NONE
 from exchangelib.properties import Body, ItemId
+from exchangelib.protocol import Protocol
 from exchangelib.services import SyncFolderItems
 from exchangelib.items.base import ID_ONLY
 
@@ -200,6 +201,7 @@ class ExchangeConnector:
         self._token_expires: dt.datetime | None = None
         self._msal: msal.ConfidentialClientApplication | None = None
         self._accounts: dict[str, Account] = {}
+        self._protocol: Protocol | None = None
 
     # -- authentication ----------------------------------------------------------------------------
 
@@ -225,7 +227,7 @@ class ExchangeConnector:
                                      fix="check authority, tenantId and the certificate's private key") from None
         return self._msal
 
-    def _access_token(self) -> dict[str, Any]:
+    def access_token(self) -> dict[str, Any]:
         """An app-only token for EWS from msal (served from msal's cache while valid)."""
         with self._token_lock:
             now = dt.datetime.now(dt.timezone.utc)
@@ -249,7 +251,7 @@ class ExchangeConnector:
             credentials: Any = Credentials(auth.username, auth.password.reveal())
             auth_type = BASIC
         elif auth.type == "oauth_client_credentials":
-            credentials = OAuth2AuthorizationCodeCredentials(access_token=self._access_token())
+            credentials = OAuth2AuthorizationCodeCredentials(access_token=self.access_token())
             auth_type = OAUTH2
         else:
             raise ConnectorError(ErrorKind.CONFIGURATION, f"unknown Exchange auth type {auth.type!r}",
@@ -263,12 +265,11 @@ class ExchangeConnector:
         key = mailbox.lower()
         account = self._accounts.get(key)
         if account is not None and self.settings.auth.type == "oauth_client_credentials":
-            token = self._access_token()
+            token = self.access_token()
             if account.protocol.credentials.access_token is not token:
                 account.protocol.credentials = OAuth2AuthorizationCodeCredentials(access_token=token)
         if account is None:
-            access = IMPERSONATION if self.settings.auth.impersonation or self.settings.auth.type != "service_account" \
-                else DELEGATE
+            access = IMPERSONATION if self.impersonates else DELEGATE
             account = Account(primary_smtp_address=mailbox, config=self._configuration(), autodiscover=False,
                               access_type=access, default_timezone=UTC)
             self._accounts[key] = account
@@ -285,16 +286,27 @@ class ExchangeConnector:
         """Close the pooled HTTP sessions of every account (exchangelib caches protocols)."""
         for account in self._accounts.values():
             account.protocol.close()
+        if self._protocol is not None:
+            self._protocol.close()
         self._accounts.clear()
+        self._protocol = None
 
     # -- directory ---------------------------------------------------------------------------------
 
+    @property
+    def impersonates(self) -> bool:
+        return self.settings.auth.impersonation or self.settings.auth.type != "service_account"
+
+    def protocol(self) -> Protocol:
+        """The connection's protocol, for calls that act as the service account itself."""
+        if self._protocol is None:
+            self._protocol = Protocol(config=self._configuration())
+        return self._protocol
+
     def resolve_mailbox(self, address: str) -> ResolvedMailbox | None:
-        """ResolveNames for an address, as seen from that mailbox: None when nothing resolves."""
-        account = self.account(address)
-        def resolve() -> list[Any]:
-            return list(account.protocol.resolve_names([address]))
-        answers = self.call("resolving a mailbox", resolve, mailbox=address)
+        """ResolveNames for an address (one call): None when nothing resolves."""
+        protocol = self.protocol()
+        answers = self.call("resolving a mailbox", lambda: list(protocol.resolve_names([address])), mailbox=address)
         for answer in answers:
             if isinstance(answer, ews_errors.ErrorNameResolutionNoResults):
                 return None

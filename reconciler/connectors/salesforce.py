@@ -50,6 +50,7 @@ DEFAULT_CONTACT_FIELDS: tuple[str, ...] = (
     "AccountId", "Account.Name",
 )
 _SYSTEM_FIELDS = ("Id", "OwnerId", "SystemModstamp", "LastModifiedDate")
+_NOT_RECORD_FIELDS = frozenset({"Id", "SystemModstamp", "LastModifiedDate"})  # carried as id / version / modified_at
 
 
 # -- SOQL ------------------------------------------------------------------------------------------
@@ -371,9 +372,9 @@ class SalesforceContactStore(RecordStore):
     def _select(self, where: str, order: str = "Id") -> str:
         return f"SELECT {', '.join(self.fields)} FROM Contact WHERE {where} ORDER BY {order}"
 
-    @staticmethod
-    def _record(flat: Mapping[str, Any]) -> SourceRecord:
-        fields = {k: v for k, v in flat.items() if k not in ("Id", "SystemModstamp")}
+    def _record(self, flat: Mapping[str, Any]) -> SourceRecord:
+        # A null relationship comes back as {"Account": null}: its requested fields are then None.
+        fields = {name: flat.get(name) for name in self.fields if name not in _NOT_RECORD_FIELDS}
         return SourceRecord(id=flat["Id"], version=flat["SystemModstamp"], fields=fields,
                             modified_at=_parse_stamp(flat.get("LastModifiedDate")))
 
@@ -416,11 +417,7 @@ class SalesforceContactStore(RecordStore):
                 raise CursorExpired(ErrorKind.NOT_FOUND,
                                     "the Salesforce change cursor is older than the 15 days getDeleted reaches back",
                                     fix="a full listing with an id diff runs instead (list_changes(None))")
-            deleted, earliest = self._deleted_since(since)
-            if earliest is not None and earliest > since:
-                raise CursorExpired(ErrorKind.NOT_FOUND,
-                                    "Salesforce no longer keeps deletes back to the change cursor (recycle bin purged)",
-                                    fix="a full listing with an id diff runs instead (list_changes(None))")
+            deleted = self._deleted_since(since)
             departed = self._departed_since(since)
         else:
             deleted, departed = [], []
@@ -437,12 +434,22 @@ class SalesforceContactStore(RecordStore):
         return ChangePage(records, deleted, _encode_cursor({"v": 1, "phase": "since", "since": started}),
                           complete=True, departed_ids=departed)
 
-    def _deleted_since(self, since: datetime) -> tuple[list[str], datetime | None]:
+    def _deleted_since(self, since: datetime) -> list[str]:
+        """getDeleted for the window (org-wide ids; ids this user never had are ignored upstream).
+
+        ``earliestDateAvailable`` is not compared with the window: the sandbox reports the oldest
+        delete it holds there, so only the 15-day horizon (ours, and the service refusing an older
+        start with INVALID_REPLICATION_DATE) decides that a cursor has expired."""
         end = (self.connector.server_time or datetime.now(timezone.utc)) + timedelta(minutes=1)
-        answer = self.connector.call("listing deleted contacts", lambda sf: sf.Contact.deleted(since, end))
-        deleted = [str(d["id"]) for d in answer.get("deletedRecords", [])]
-        earliest = answer.get("earliestDateAvailable")
-        return deleted, _parse_stamp(earliest) if earliest else None
+        try:
+            answer = self.connector.call("listing deleted contacts", lambda sf: sf.Contact.deleted(since, end))
+        except ConnectorError as error:
+            codes = {code for code, _ in salesforce_error_codes(getattr(error.__cause__, "content", None))}
+            if "INVALID_REPLICATION_DATE" in codes:
+                raise CursorExpired(ErrorKind.NOT_FOUND, "Salesforce no longer keeps deletes back to the change cursor",
+                                    fix="a full listing with an id diff runs instead (list_changes(None))") from None
+            raise
+        return [str(d["id"]) for d in answer.get("deletedRecords", [])]
 
     def _departed_since(self, since: datetime) -> list[str]:
         """Contacts changed in the window that no longer match the data set (owner or filter)."""

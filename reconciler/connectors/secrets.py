@@ -21,16 +21,16 @@ SecretSource = Literal["env", "file"]
 
 @dataclass(frozen=True)
 class Secret:
-    """A reference to a secret: an environment variable or a file (absolute, or relative to the
-    directory of the YAML file that declared it)."""
+    """A reference to a secret: an environment variable or a file."""
 
     source: SecretSource
     name: str
 
     @classmethod
-    def from_ref(cls, ref: Any, base_dir: Path | None = None) -> "Secret":
-        """Build from a ``{secretRef: {...}}`` mapping, a bare ``{env|file: ...}`` mapping, a Secret, or
-        any object with ``env``/``file`` attributes (the config package's typed SecretRef)."""
+    def from_ref(cls, ref: Any) -> "Secret":
+        """Build from the config package's typed SecretRef (``env``/``file`` attributes; file paths
+        already made absolute against the YAML file), a ``{secretRef: {...}}`` or bare
+        ``{env|file: ...}`` mapping, or a Secret."""
         if isinstance(ref, Secret):
             return ref
         if isinstance(ref, Mapping):
@@ -44,10 +44,7 @@ class Secret:
                                  fix="write {secretRef: {env: NAME}} or {secretRef: {file: PATH}}")
         if env:
             return cls("env", str(env))
-        path = Path(str(file)).expanduser()
-        if not path.is_absolute() and base_dir is not None:
-            path = base_dir / path
-        return cls("file", str(path))
+        return cls("file", str(Path(str(file)).expanduser()))
 
     def reveal(self) -> str:
         """Read the value now. Trailing newlines of secret files are dropped (editors add them)."""

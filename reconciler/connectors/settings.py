@@ -1,8 +1,7 @@
 """What a connector needs from a Connection resource, and the ``sandbox://local`` substitution.
 
-Built from the normalised Connection spec (the plain dict of the shared contract, camelCase keys,
-secret references kept as references), so connectors depend on the documented YAML shape rather
-than on one Python model of it. Secrets stay :class:`Secret` references until a login reveals them.
+Built from the config package's typed Connection; secrets stay :class:`Secret` references until a
+login reveals them, and ``resolve_sandbox`` can swap URLs and CA without touching the config model.
 """
 
 from __future__ import annotations
@@ -12,26 +11,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..config.model import SANDBOX_URL, ExchangeConnection, SalesforceConnection, SecretRef
 from .errors import ConnectorError, ErrorKind
 from .http import Verify, verify_for
 from .secrets import Secret
 
-SANDBOX_URL = "sandbox://local"
 DEFAULT_SALESFORCE_LOGIN_URL = "https://login.salesforce.com"
 DEFAULT_MICROSOFT_AUTHORITY = "https://login.microsoftonline.com"
 
 
-def _secret(spec: Mapping[str, Any], key: str, base_dir: Path | None) -> Secret | None:
-    ref = spec.get(key)
-    return Secret.from_ref(ref, base_dir) if ref is not None else None
-
-
-def _ca(spec: Mapping[str, Any], base_dir: Path | None) -> Path | None:
-    ca = spec.get("caFile")
-    if not ca:
-        return None
-    path = Path(str(ca)).expanduser()
-    return path if path.is_absolute() or base_dir is None else base_dir / path
+def _secret(ref: SecretRef | None) -> Secret | None:
+    return Secret.from_ref(ref) if ref is not None else None
 
 
 @dataclass(frozen=True)
@@ -54,21 +44,18 @@ class SalesforceSettings:
     ca_file: Path | None = None
 
     @classmethod
-    def from_spec(cls, spec: Mapping[str, Any], base_dir: Path | None = None) -> "SalesforceSettings":
-        """``spec`` is a Connection's ``spec.salesforce`` (or the whole ``spec``)."""
-        spec = spec.get("salesforce", spec)
-        auth = spec["auth"]
+    def from_connection(cls, conn: SalesforceConnection) -> "SalesforceSettings":
+        """From the config package's typed ``Connection.salesforce`` (paths already absolute)."""
+        auth = conn.auth
         return cls(
-            instance_url=str(spec["instanceUrl"]).rstrip("/"),
-            login_url=str(spec.get("loginUrl") or DEFAULT_SALESFORCE_LOGIN_URL).rstrip("/"),
-            api_version=str(spec.get("apiVersion") or "61.0"),
-            ca_file=_ca(spec, base_dir),
+            instance_url=conn.instance_url.rstrip("/"),
+            login_url=(conn.login_url or DEFAULT_SALESFORCE_LOGIN_URL).rstrip("/"),
+            api_version=conn.api_version,
+            ca_file=Path(conn.ca_file) if conn.ca_file else None,
             auth=SalesforceAuth(
-                type=str(auth["type"]), client_id=str(auth["clientId"]), username=auth.get("username"),
-                private_key=_secret(auth, "privateKey", base_dir),
-                client_secret=_secret(auth, "clientSecret", base_dir),
-                password=_secret(auth, "password", base_dir),
-                security_token=_secret(auth, "securityToken", base_dir)),
+                type=auth.type, client_id=auth.client_id, username=auth.username,
+                private_key=_secret(auth.private_key), client_secret=_secret(auth.client_secret),
+                password=_secret(auth.password), security_token=_secret(auth.security_token)),
         )
 
     @property
@@ -103,25 +90,23 @@ class ExchangeSettings:
     ca_file: Path | None = None
 
     @classmethod
-    def from_spec(cls, spec: Mapping[str, Any], base_dir: Path | None = None) -> "ExchangeSettings":
-        """``spec`` is a Connection's ``spec.exchange`` (or the whole ``spec``)."""
-        spec = spec.get("exchange", spec)
-        auth = spec["auth"]
-        certificate = auth.get("certificate") or {}
+    def from_connection(cls, conn: ExchangeConnection) -> "ExchangeSettings":
+        """From the config package's typed ``Connection.exchange`` (paths already absolute)."""
+        auth = conn.auth
+        certificate = auth.certificate
         return cls(
-            ews_url=spec.get("ewsUrl"),
-            autodiscover=bool(spec.get("autodiscover", False)),
-            domains=tuple(str(d).lower() for d in spec.get("domains") or ()),
-            ca_file=_ca(spec, base_dir),
+            ews_url=conn.ews_url,
+            autodiscover=conn.autodiscover,
+            domains=tuple(d.lower() for d in conn.domains),
+            ca_file=Path(conn.ca_file) if conn.ca_file else None,
             auth=ExchangeAuth(
-                type=str(auth["type"]), username=auth.get("username"),
-                password=_secret(auth, "password", base_dir),
-                impersonation=bool(auth.get("impersonation", True)),
-                tenant_id=auth.get("tenantId"), client_id=auth.get("clientId"),
-                authority=str(auth.get("authority") or DEFAULT_MICROSOFT_AUTHORITY).rstrip("/"),
-                client_secret=_secret(auth, "clientSecret", base_dir),
-                certificate_key=_secret(certificate, "privateKey", base_dir) if certificate else None,
-                certificate_thumbprint=certificate.get("thumbprint")),
+                type=auth.type, username=auth.username, password=_secret(auth.password),
+                impersonation=auth.impersonation if auth.impersonation is not None else True,
+                tenant_id=auth.tenant_id, client_id=auth.client_id,
+                authority=(auth.authority or DEFAULT_MICROSOFT_AUTHORITY).rstrip("/"),
+                client_secret=_secret(auth.client_secret),
+                certificate_key=_secret(certificate.private_key) if certificate else None,
+                certificate_thumbprint=certificate.thumbprint if certificate else None),
         )
 
     @property
