@@ -108,7 +108,9 @@ class Sandbox:
         for service in self.services.values():
             service.attach(context)
         self._load_data()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-http", daemon=True)
+        # A short poll interval: stop() waits for the serve loop to notice, and tests stop sandboxes often.
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="sandbox-http", daemon=True)
         self._thread.start()
         if self.data_dir is not None:
             self._flusher = threading.Thread(target=self._flush_loop, name="sandbox-flush", daemon=True)

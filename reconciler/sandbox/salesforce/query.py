@@ -362,20 +362,36 @@ def _attributes(type_name: str, record_id: str, api_version: str) -> dict[str, A
 
 
 def _like_matcher(pattern: str) -> Callable[[str], bool]:
-    """LIKE with % (any run) and _ (one character), compiled to a small matcher without regex."""
-    def match(value: str, p: int = 0, v: int = 0) -> bool:
-        while p < len(pattern):
-            char = pattern[p]
-            if char == "%":
-                while p < len(pattern) and pattern[p] == "%":
-                    p += 1
-                if p == len(pattern):
-                    return True
-                return any(match(value, p, start) for start in range(v, len(value) + 1))
-            if v >= len(value) or (char != "_" and char != value[v]):
-                return False
-            p += 1
-            v += 1
-        return v == len(value)
+    """LIKE with % (any run) and _ (one character). The pattern splits at % into fixed-length
+    segments; matching each segment at its leftmost possible place is then exact and linear."""
+    segments = pattern.split("%")
 
-    return lambda value: match(value)
+    def fits(value: str, at: int, segment: str) -> bool:
+        if at < 0 or at + len(segment) > len(value):
+            return False
+        return all(p == "_" or p == c for p, c in zip(segment, value[at:at + len(segment)]))
+
+    def find(value: str, segment: str, start: int, end: int) -> int:
+        if "_" not in segment:
+            return value.find(segment, start, end)
+        for at in range(start, end - len(segment) + 1):
+            if fits(value, at, segment):
+                return at
+        return -1
+
+    def match(value: str) -> bool:
+        if len(segments) == 1:
+            return len(value) == len(pattern) and fits(value, 0, pattern)
+        first, last = segments[0], segments[-1]
+        end = len(value) - len(last)
+        if end < len(first) or not fits(value, 0, first) or not fits(value, end, last):
+            return False
+        position = len(first)
+        for segment in segments[1:-1]:
+            found = find(value, segment, position, end)
+            if found < 0:
+                return False
+            position = found + len(segment)
+        return True
+
+    return match

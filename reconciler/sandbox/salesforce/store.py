@@ -14,6 +14,7 @@ value -> ids indexes for equality filters.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ def id_checksum(id15: str) -> str:
     return suffix
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize_id(value: str) -> str | None:
     """The 18-character form of a 15- or 18-character id, or None when it is not id-shaped."""
     if len(value) not in (15, 18) or not value.isalnum():
