@@ -96,7 +96,7 @@ class ReconcileGroup(click.Group):
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         ReconcileGroup.debug = False
         try:
-            result = super().main(args, prog_name or "reconcile", complete_var, standalone_mode=False, **extra)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.UsageError as exc:
             exc.show()
             sys.exit(EXIT_USAGE)
@@ -183,7 +183,7 @@ def _read_plan(plan_file: Path) -> Plan:
     return Plan.from_json(plan_file.read_text(encoding="utf-8"))
 
 
-@click.group(cls=ReconcileGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group("reconcile", cls=ReconcileGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", prog_name="reconcile", message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors (for bug reports).")
 def cli(debug: bool) -> None:

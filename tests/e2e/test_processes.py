@@ -1,0 +1,57 @@
+"""Saved plans crossing process boundaries, as in a pipeline: plan in one job, apply in another."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+
+import requests
+
+from reconciler.engine import build_config_plan
+from reconciler.state import StateStore
+
+from .conftest import RECONCILE, RunReconcile
+
+
+def test_a_saved_plan_is_applied_by_another_process(config_dir: Path, run_reconcile: RunReconcile, state_url: str):
+    planned = run_reconcile("plan", "-c", "config", "--state", state_url, "--out", "plan.json", "--detailed-exitcode")
+    assert planned.returncode == 2, planned.stderr
+    plan_id = json.loads(Path("plan.json").read_text(encoding="utf-8"))["plan_id"]
+
+    applied = run_reconcile("apply", "-c", "config", "--state", state_url, "plan.json", "--format", "json")
+    assert applied.returncode == 0, applied.stderr
+    result = json.loads(applied.stdout)
+    assert result["plan_id"] == plan_id and result["serial"] == 1 and result["applied"] is True
+
+    with StateStore.open(state_url) as store:
+        assert store.meta().serial == 1 and [e.plan_id for e in store.audit_log()] == [plan_id]
+        replanned, _ = build_config_plan(config_dir, store)
+    assert replanned.config_changes == ()
+
+
+def test_usage_error_exit_code_of_the_real_process(run_reconcile: RunReconcile):
+    result = run_reconcile("plan", "--detailed-exitcode", "--frobnicate")
+    assert result.returncode == 64 and "No such option" in result.stderr
+
+
+def test_sandbox_serve_announces_where_it_listens_and_stops_on_sigterm(tmp_path: Path):
+    data_dir = tmp_path / "sandbox"
+    with subprocess.Popen([*RECONCILE, "sandbox", "serve", "--dir", str(data_dir), "--port", "0"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as server:
+        try:
+            listening = server.stdout.readline()
+            endpoints_line = server.stdout.readline()
+            assert listening.startswith("Sandbox listening on https://127.0.0.1:"), server.stderr.read()
+            base_url = listening.split(" on ", 1)[1].strip()
+            endpoints_file = Path(endpoints_line.split(": ", 1)[1].strip())
+            endpoints = json.loads(endpoints_file.read_text(encoding="utf-8"))
+            assert endpoints_file == (data_dir / "endpoints.json").resolve() and endpoints["baseUrl"] == base_url
+            session = requests.Session()
+            session.trust_env = False
+            session.verify = endpoints["caFile"]
+            assert session.get(f"{base_url}/no-such-endpoint", timeout=10).status_code == 404
+        finally:
+            server.send_signal(signal.SIGTERM)
+            assert server.wait(timeout=30) == 0
