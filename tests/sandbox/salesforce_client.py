@@ -6,6 +6,7 @@ project conftest).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
@@ -89,16 +90,27 @@ def record_id(sf: Salesforce, soql: str) -> str:
     return str(records[0]["Id"])
 
 
-@pytest.fixture
-def sf_seed() -> dict[str, Any]:
-    """The seed ``sf_sandbox`` loads: the built-in demo cast unless a test module overrides it."""
+def running_sandbox(data_dir: Path, seed: dict[str, Any]) -> Sandbox:
+    """A Salesforce-only sandbox (use as a context manager)."""
+    return Sandbox(data_dir=data_dir, seed=seed, services=[SalesforceService()])
+
+
+@pytest.fixture(scope="session")
+def sf_demo_seed() -> dict[str, Any]:
+    """The built-in seed, parsed once per test process (YAML parsing is the slow part of start-up)."""
     return load_seed(None)
+
+
+@pytest.fixture
+def sf_seed(sf_demo_seed: dict[str, Any]) -> dict[str, Any]:
+    """The seed ``sf_sandbox`` loads: the built-in demo cast unless a test module overrides it."""
+    return copy.deepcopy(sf_demo_seed)
 
 
 @pytest.fixture
 def sf_sandbox(tmp_path: Path, sf_seed: dict[str, Any]) -> Iterator[Sandbox]:
     """A running sandbox with its own data directory, seeded from ``sf_seed``."""
-    with Sandbox(data_dir=tmp_path / "sandbox", seed=sf_seed, services=[SalesforceService()]) as running:
+    with running_sandbox(tmp_path / "sandbox", sf_seed) as running:
         yield running
 
 

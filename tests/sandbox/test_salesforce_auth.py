@@ -6,6 +6,8 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -15,9 +17,10 @@ from simple_salesforce.exceptions import SalesforceAuthenticationFailed, Salesfo
 
 from reconciler.sandbox.server import Sandbox
 from sandbox.salesforce_client import (API_VERSION, assertion, client, credentials, request_token,
-                                       salesforce_service, sf, sf_sandbox, sf_seed, verified_session)
+                                       running_sandbox, salesforce_service, sf, sf_demo_seed, sf_sandbox,
+                                       sf_seed, verified_session)
 
-__all__ = ["sf", "sf_sandbox", "sf_seed"]  # fixtures
+__all__ = ["sf", "sf_demo_seed", "sf_sandbox", "sf_seed"]  # fixtures
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
@@ -140,17 +143,15 @@ def test_every_rest_call_checks_the_session(sf_sandbox: Sandbox, sf: Salesforce)
     assert client(sf_sandbox).query("SELECT COUNT() FROM User")["totalSize"] == 6
 
 
-def test_sessions_and_credentials_survive_a_restart(tmp_path, sf_seed) -> None:  # type: ignore[no-untyped-def]
-    from reconciler.sandbox.salesforce import SalesforceService
-
+def test_sessions_and_credentials_survive_a_restart(tmp_path: Path, sf_seed: dict[str, Any]) -> None:
     data_dir = tmp_path / "sandbox"
-    with Sandbox(data_dir=data_dir, seed=sf_seed, services=[SalesforceService()]) as first:
+    with running_sandbox(data_dir, sf_seed) as first:
         creds = credentials(first)
         token = client(first).session_id
         key_file = data_dir / "secrets" / "salesforce.jwtPrivateKey"
         assert key_file.read_text() == creds["jwtPrivateKey"]
         assert key_file.stat().st_mode & 0o777 == 0o600
-    with Sandbox(data_dir=data_dir, seed=sf_seed, services=[SalesforceService()]) as second:
+    with running_sandbox(data_dir, sf_seed) as second:
         assert credentials(second) == creds
         again = Salesforce(instance_url=second.base_url, session_id=token, session=verified_session(second),
                            version=API_VERSION)

@@ -152,7 +152,7 @@ class SalesforceService(Service):
         super().__init__()
         self.store = Store()
         self.queries = QueryRunner(self.store)
-        self.credentials = Credentials.generate()
+        self.credentials: Credentials | None = None  # made by seed(), loaded by restore()
         self.sessions = Sessions()
         self.integration_user_id = ""
         self.daily_api_requests = DEFAULT_DAILY_API_REQUESTS
@@ -174,7 +174,7 @@ class SalesforceService(Service):
         self.changed()
 
     def snapshot(self) -> dict[str, Any]:
-        return {"format": 1, "store": self.store.snapshot(), "credentials": self.credentials.as_dict(),
+        return {"format": 1, "store": self.store.snapshot(), "credentials": self._credentials.as_dict(),
                 "sessions": self.sessions.snapshot(), "integration_user_id": self.integration_user_id,
                 "daily_api_requests": self.daily_api_requests}
 
@@ -201,11 +201,11 @@ class SalesforceService(Service):
             "instanceUrl": base, "tokenUrl": base + "/services/oauth2/token", "loginUrl": base,
             "apiVersion": API_VERSION,
             "credentials": {
-                "clientId": self.credentials.client_id, "clientSecret": self.credentials.client_secret,
-                "username": user["Username"] if user else "", "password": self.credentials.password,
-                "securityToken": self.credentials.security_token,
-                "jwtPrivateKey": self.credentials.jwt_private_key,
-                "jwtCertificate": self.credentials.jwt_certificate,
+                "clientId": self._credentials.client_id, "clientSecret": self._credentials.client_secret,
+                "username": user["Username"] if user else "", "password": self._credentials.password,
+                "securityToken": self._credentials.security_token,
+                "jwtPrivateKey": self._credentials.jwt_private_key,
+                "jwtCertificate": self._credentials.jwt_certificate,
             },
         }
 
@@ -217,6 +217,11 @@ class SalesforceService(Service):
         with self.lock:
             self.sessions.revoke_all()
             self.changed()
+
+    @property
+    def _credentials(self) -> Credentials:
+        assert self.credentials is not None, "the store is neither seeded nor restored"
+        return self.credentials
 
     @property
     def _base_url(self) -> str:
@@ -273,7 +278,7 @@ class SalesforceService(Service):
             if grant == "password":
                 self._check_client(form.get("client_id"), form.get("client_secret"))
                 user = self.store.find_user(form.get("username", ""))
-                expected = self.credentials.password + self.credentials.security_token
+                expected = self._credentials.password + self._credentials.security_token
                 if (user is None or user["Id"] != self.integration_user_id or not user["IsActive"]
                         or not secrets.compare_digest(form.get("password", ""), expected)):
                     raise OAuthError("invalid_grant", "authentication failure")
@@ -292,18 +297,18 @@ class SalesforceService(Service):
         except OAuthError as error:
             return _json({"error": error.error, "error_description": error.description}, 400)
         assert user is not None
-        token, session = self.sessions.issue(self.credentials.org_id, user["Id"])
+        token, session = self.sessions.issue(self._credentials.org_id, user["Id"])
         self.changed()
-        identity = f"{self._base_url}/id/{self.credentials.org_id}/{user['Id']}"
+        identity = f"{self._base_url}/id/{self._credentials.org_id}/{user['Id']}"
         issued_at = str(session.issued_ms)
         return _json({"access_token": token, "instance_url": self._base_url, "id": identity,
                       "token_type": "Bearer", "issued_at": issued_at, "scope": "api",
-                      "signature": response_signature(self.credentials.client_secret, identity, issued_at)})
+                      "signature": response_signature(self._credentials.client_secret, identity, issued_at)})
 
     def _check_client(self, client_id: str | None, secret: str | None) -> None:
-        if not client_id or not secrets.compare_digest(client_id, self.credentials.client_id):
+        if not client_id or not secrets.compare_digest(client_id, self._credentials.client_id):
             raise OAuthError("invalid_client_id", "client identifier invalid")
-        if not secret or not secrets.compare_digest(secret, self.credentials.client_secret):
+        if not secret or not secrets.compare_digest(secret, self._credentials.client_secret):
             raise OAuthError("invalid_client", "invalid client credentials")
 
     def _soap_login(self, request: Request, version: str) -> Response:
@@ -314,13 +319,13 @@ class SalesforceService(Service):
             return _soap_fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
         found = {element.tag.rsplit("}", 1)[-1]: (element.text or "") for element in root.iter()}
         user = self.store.find_user(found.get("username", ""))
-        expected = self.credentials.password + self.credentials.security_token
+        expected = self._credentials.password + self._credentials.security_token
         if (user is None or user["Id"] != self.integration_user_id or not user["IsActive"]
                 or not secrets.compare_digest(found.get("password", ""), expected)):
             return _soap_fault("INVALID_LOGIN", "Invalid username, password, security token; or user locked out.")
-        token, _ = self.sessions.issue(self.credentials.org_id, user["Id"])
+        token, _ = self.sessions.issue(self._credentials.org_id, user["Id"])
         self.changed()
-        org15 = self.credentials.org_id[:15]
+        org15 = self._credentials.org_id[:15]
         server = f"{self._base_url}/services/Soap/u/{version}/{org15}"
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>'
@@ -330,7 +335,7 @@ class SalesforceService(Service):
             f'<metadataServerUrl>{escape(self._base_url)}/services/Soap/m/{version}/{org15}</metadataServerUrl>'
             '<passwordExpired>false</passwordExpired><sandbox>true</sandbox>'
             f'<serverUrl>{escape(server)}</serverUrl><sessionId>{escape(token)}</sessionId>'
-            f'<userId>{user["Id"]}</userId><userInfo><organizationId>{self.credentials.org_id}'
+            f'<userId>{user["Id"]}</userId><userInfo><organizationId>{self._credentials.org_id}'
             f'</organizationId><userEmail>{escape(user["Email"])}</userEmail>'
             f'<userFullName>{escape(user.get("Name", ""))}</userFullName><userId>{user["Id"]}</userId>'
             f'<userName>{escape(user["Username"])}</userName></userInfo>'
