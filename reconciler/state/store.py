@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from . import models
@@ -98,7 +98,7 @@ class StateStore:
         engine = create_state_engine(normalised)
         try:
             migrate(engine)
-        except OperationalError as exc:
+        except DBAPIError as exc:
             engine.dispose()
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
             raise StateUnavailable(f"cannot open the state at {redacted_url(normalised)}: {reason}") from None
@@ -184,7 +184,8 @@ class StateStore:
         another lineage or serial (``StaleState``); either way nothing is written. The serial
         moves by compare-and-set, so of two concurrent applies against the same serial exactly
         one commits. Resources are replaced wholesale; assignments are upserted by user (users
-        not listed keep their row: pass ``configuration=None`` to unassign one).
+        not listed keep their row: pass ``configuration=None`` to unassign one). The audit entry
+        is recorded under ``plan_id``.
         """
         new_serial = expected_serial + 1
         now = utc_now()
@@ -211,7 +212,7 @@ class StateStore:
             session.exec(sa.insert(_plans).values(plan_id=plan_id, serial=new_serial, applied_at=now))
             if assignments:
                 session.exec(self._assignment_upsert(), params=[_assignment_params(a, now) for a in assignments])
-            session.exec(sa.insert(_audit).values(**_audit_params(audit)))
+            session.exec(sa.insert(_audit).values(**{**_audit_params(audit), "plan_id": plan_id}))
         return new_serial
 
     def _assignment_upsert(self) -> Any:

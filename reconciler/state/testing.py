@@ -5,12 +5,13 @@ Use from a conftest: ``from reconciler.state.testing import postgres_url, state_
 
 - ``state_url``: parametrized over ``sqlite`` and ``postgresql``; a URL of an empty state database
   private to the test (a file under tmp_path, or a database of its own).
-- ``postgres_url``: a freshly created PostgreSQL database, dropped after the test; skips with a
-  reason when the server is unreachable.
+- ``postgres_url``: a URL whose ``search_path`` is a freshly created schema of its own, dropped
+  (with everything in it) after the test; skips with a reason when the server is unreachable.
 
 The server is ``postgresql+psycopg://postgres@127.0.0.1:5432/test`` (trust auth) unless
-``RECONCILER_TEST_POSTGRES`` names another; its database is only used to create and drop the
-per-test ones, so tests are xdist-safe.
+``RECONCILER_TEST_POSTGRES`` names another. A schema per test rather than a database per test:
+as isolated for the store (its tables and alembic_version live in the schema) and about ten
+times faster to create and migrate, so xdist workers never share tables.
 """
 
 from __future__ import annotations
@@ -56,15 +57,16 @@ def postgres_server() -> str:
 
 @pytest.fixture
 def postgres_url(postgres_server: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database for this test only, dropped afterwards."""
-    name = f"reconciler_test_{uuid.uuid4().hex}"
+    """A URL of a new, empty PostgreSQL schema for this test only, dropped afterwards."""
+    schema = f"reconciler_test_{uuid.uuid4().hex}"
     with psycopg.connect(_admin_conninfo(postgres_server), autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+        admin.execute(f'CREATE SCHEMA "{schema}"')
     try:
-        yield make_url(postgres_server).set(database=name).render_as_string(hide_password=False)
+        url = make_url(postgres_server).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
     finally:
         with psycopg.connect(_admin_conninfo(postgres_server), autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
