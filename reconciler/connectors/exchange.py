@@ -403,7 +403,7 @@ class ExchangeContactStore(RecordStore):
         modified = item.last_modified_time
         return SourceRecord(id=item.id, version=item.changekey, fields=contact_to_fields(item),
                             salesforce_id_stamp=getattr(item, STAMP_FIELD) or None,
-                            modified_at=modified.astimezone(dt.timezone.utc) if modified else None)
+                            modified_at=dt.datetime.fromtimestamp(modified.timestamp(), dt.timezone.utc) if modified else None)
 
     def _get_items(self, ids: Sequence[str], context: str) -> dict[str, Contact | Exception]:
         account = self.account

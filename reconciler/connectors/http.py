@@ -109,6 +109,11 @@ class VerifyingEwsAdapter(HTTPAdapter):
     every request is verified against the anchor registered for its origin (the system store for an
     unregistered origin). Proxies from the environment are dropped, as ``trust_env = False`` would.
     Each request is also counted against the counter of the connector operation in progress.
+
+    A 401 answer loses its ``Connection: close`` header: exchangelib checks that header before the
+    status and would read a rejected password as ErrorServerBusy, and retrying a wrong password is
+    how service accounts get locked out. (Servers that close after every answer, like the sandbox's
+    HTTP server, and some proxies do send it.)
     """
 
     _trust: dict[str, Verify] = {}
@@ -134,8 +139,11 @@ class VerifyingEwsAdapter(HTTPAdapter):
             body = request.body if isinstance(request.body, bytes) else (request.body or "").encode()
             match = _EWS_OPERATION.search(body[:4096])
             counter.add(match.group(1).decode() if match else "other")
-        return super().send(request, stream=stream, timeout=timeout, verify=self.trust_for(request.url or ""),
-                            cert=cert, proxies={})
+        response = super().send(request, stream=stream, timeout=timeout, verify=self.trust_for(request.url or ""),
+                                cert=cert, proxies={})
+        if response.status_code == 401 and response.headers.get("connection", "").lower() == "close":
+            del response.headers["connection"]
+        return response
 
 
 def _origin(url: str) -> str:

@@ -140,11 +140,19 @@ class SandboxEndpoints:
                 salesforce_instance_url=str(salesforce["instanceUrl"]).rstrip("/"),
                 salesforce_login_url=str(salesforce.get("loginUrl") or salesforce["instanceUrl"]).rstrip("/"),
                 ews_url=str(exchange["ewsUrl"]),
-                identity_authority=str(identity["authority"]).rstrip("/"),
+                identity_authority=_authority_host(str(identity["authority"]), identity.get("tenantId")),
             )
         except (KeyError, TypeError) as exc:
             raise ConnectorError(ErrorKind.CONFIGURATION, f"the sandbox endpoints document lacks {exc}",
                                  fix="restart the sandbox (reconcile sandbox serve) to rewrite endpoints.json") from None
+
+
+def _authority_host(authority: str, tenant_id: str | None) -> str:
+    """The identity host without a tenant segment: connections name their tenant themselves."""
+    authority = authority.rstrip("/")
+    if tenant_id and authority.endswith(f"/{tenant_id}"):
+        authority = authority[: -len(tenant_id) - 1]
+    return authority
 
 
 def resolve_sandbox(settings: ConnectionSettings, endpoints: Mapping[str, Any]) -> ConnectionSettings:

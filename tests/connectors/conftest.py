@@ -68,15 +68,15 @@ def exchange_settings(endpoints: dict[str, Any], secrets_dir: Path) -> Callable[
 
     def make(kind: str, **auth: Any) -> ExchangeSettings:
         if kind == "service_account":
-            spec: dict[str, Any] = {"type": "service_account", "username": credentials["username"],
-                                    "password": _file(secrets_dir / "exchange.password")}
+            spec: dict[str, Any] = {"type": "service_account", "username": credentials["serviceAccountUsername"],
+                                    "password": _file(secrets_dir / "exchange.serviceAccountPassword")}
         else:
             spec = {"type": "oauth_client_credentials", "tenantId": identity["tenantId"],
                     "clientId": identity["credentials"]["clientId"], "authority": "sandbox://local"}
             if kind == "oauth_secret":
                 spec["clientSecret"] = _file(secrets_dir / "identity.clientSecret")
             else:
-                spec["certificate"] = {"privateKey": _file(secrets_dir / "identity.certificateKey"),
+                spec["certificate"] = {"privateKey": _file(secrets_dir / "identity.certificatePrivateKey"),
                                        "thumbprint": identity["credentials"]["certificateThumbprint"]}
         spec |= auth
         doc = {"apiVersion": "reconciler/v1", "kind": "Connection", "metadata": {"name": "acme-exchange", "description": "", "labels": {}},
