@@ -279,7 +279,10 @@ class Operations:
             state = request.findtext(m("SyncState"))
             position = mailbox.read_sync_state(folder.id, state) if state else 0
         except ItemError as error:
-            self.out.error(error.code, error.message)
+            # Exchange (and exchangelib's parser) keep these two elements in a failed sync message too.
+            message = self.out.error(error.code, error.message)
+            sub(message, m("SyncState"))
+            sub(message, m("IncludesLastItemInRange"), "true")
             return
         limit = max(1, min(int(request.findtext(m("MaxChangesReturned")) or MAX_SYNC_CHANGES), MAX_SYNC_CHANGES))
         changes, new_position, at_end = folder.journal.since(position, limit)
