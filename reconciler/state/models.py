@@ -148,9 +148,10 @@ class RecordPairRow(SQLModel, table=True):
     exchange_id: str
     salesforce_version: str
     exchange_version: str
-    salesforce_hash: str
-    exchange_hash: str
+    salesforce_hash: str | None = None
+    exchange_hash: str | None = None
     base: dict[str, Any] = Field(sa_type=sa.JSON)
+    exchange_stamped: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -150,17 +150,21 @@ class PairRecord:
 
     The Salesforce id is the pair's identity: ``commit_batch`` upserts by it and deletes by it.
     Versions are the opaque change tokens of each side (Salesforce SystemModstamp or
-    LastModifiedDate as ISO text, the EWS ChangeKey); hashes are of each side's canonical form;
-    ``base`` is the canonical snapshot last synced, the merge base of a two-way merge.
+    LastModifiedDate as ISO text, the EWS ChangeKey); hashes are of each side's canonical form as
+    last synced, None when not known (a side written but not read back); ``base`` is the
+    canonical snapshot last synced, the merge base of a two-way merge. ``exchange_stamped`` is
+    False while the Exchange item does not carry the Salesforce id yet. The fields follow
+    ``reconciler.sync.status.Pair`` one to one, plus the time the row was last written.
     """
 
     salesforce_id: str
     exchange_id: str
     salesforce_version: str
     exchange_version: str
-    salesforce_hash: str
-    exchange_hash: str
+    salesforce_hash: str | None
+    exchange_hash: str | None
     base: dict[str, Any]
+    exchange_stamped: bool = True
     updated_at: datetime | None = None
 
 

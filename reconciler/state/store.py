@@ -437,6 +437,7 @@ class StateStore:
                 _pairs.c.salesforce_hash,
                 _pairs.c.exchange_hash,
                 _pairs.c.base,
+                _pairs.c.exchange_stamped,
                 _pairs.c.updated_at,
             )
             .where(_pairs.c.user_name == user, _pairs.c.object_type == object)
@@ -444,7 +445,7 @@ class StateStore:
         )
         with self._reading() as session:
             rows = session.exec(query).all()
-        return [PairRecord(*row) for row in rows]
+        return [PairRecord(**row._mapping) for row in rows]
 
     def cursor(self, user: str, object: SyncObject, side: Side) -> str | None:
         """The change-feed cursor last committed for one side, None before the first batch."""
@@ -541,13 +542,14 @@ class StateStore:
                 "already holds; nothing of the batch was written"
             ) from exc
 
-    def reset_user(self, user: str, object: SyncObject | None = None) -> None:
+    def reset_user(self, user: str, object: SyncObject | None = None, *, forget_tombstones: bool = False) -> None:
         """Reset Sync: forget the user's pairs and cursors (of one object type, or all).
 
-        Tombstones are kept on purpose: the next cycle rebuilds pairs from the Salesforce id
-        stamped on each Exchange item, and without its tombstones a record deleted on one side
-        but still present on the other would be recreated (the classic resurrection bug).
-        Record data on either side is untouched. The user's directions go back to
+        Tombstones are kept unless ``forget_tombstones``: the next cycle rebuilds pairs from the
+        Salesforce id stamped on each Exchange item, and without its tombstones a record deleted
+        or unlinked on one side but still present on the other would be recreated (the classic
+        resurrection bug). Forgetting them is a separate, explicit choice of the operator ("bring
+        the unlinked records back"). Record data on either side is untouched. The user's directions go back to
         ``pending_initial_sync`` (disabled ones stay disabled); a reset of all objects also marks
         the requested reset generation as done.
         """
@@ -562,6 +564,8 @@ class StateStore:
         with self._writing() as session:
             session.exec(sa.delete(_pairs).where(*scoped(_pairs)))
             session.exec(sa.delete(_cursors).where(*scoped(_cursors)))
+            if forget_tombstones:
+                session.exec(sa.delete(_tombstones).where(*scoped(_tombstones)))
             session.exec(
                 sa.update(_statuses)
                 .where(*scoped(_statuses), _statuses.c.state != "disabled")
@@ -581,6 +585,7 @@ _PAIR_VALUE_COLUMNS = (
     "salesforce_hash",
     "exchange_hash",
     "base",
+    "exchange_stamped",
 )
 
 
@@ -595,6 +600,7 @@ def _pair_params(user: str, object: str, pair: PairRecord, now: Any) -> dict[str
         "salesforce_hash": pair.salesforce_hash,
         "exchange_hash": pair.exchange_hash,
         "base": pair.base,
+        "exchange_stamped": pair.exchange_stamped,
         "updated_at": now,
     }
 

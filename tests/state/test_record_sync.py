@@ -17,15 +17,18 @@ from reconciler.state import (
 from reconciler.state.records import AuditEntry
 
 
-def pair(number: int, *, exchange_id: str | None = None, version: str = "1") -> PairRecord:
+def pair(
+    number: int, *, exchange_id: str | None = None, version: str = "1", stamped: bool = True, hashed: bool = True
+) -> PairRecord:
     return PairRecord(
         salesforce_id=f"003{number:015d}",
         exchange_id=exchange_id or f"AAMkAG{number:08d}=",
         salesforce_version=f"2026-11-2{version}T09:00:00.000+0000",
         exchange_version=f"CQAAABYAAAD{version}",
         salesforce_hash=f"sf-{number}-{version}",
-        exchange_hash=f"ex-{number}-{version}",
+        exchange_hash=f"ex-{number}-{version}" if hashed else None,
         base={"FirstName": "Zoë", "LastName": f"Name{number}", "Emails": [f"z{number}@acme.example"], "v": version},
+        exchange_stamped=stamped,
     )
 
 
@@ -34,10 +37,10 @@ def without_time(pairs: list[PairRecord]) -> list[PairRecord]:
 
 
 def test_pairs_round_trip_with_every_field(store: StateStore) -> None:
-    written = [pair(2), pair(1)]
+    written = [pair(3, hashed=False), pair(2, stamped=False), pair(1)]
     store.commit_batch("alice", "contact", written, [], [], None)
     read = store.pairs("alice", "contact")
-    assert without_time(read) == [pair(1), pair(2)]  # ordered by Salesforce id
+    assert without_time(read) == [pair(1), pair(2, stamped=False), pair(3, hashed=False)]  # by Salesforce id
     assert all(p.updated_at is not None and p.updated_at.tzinfo is not None for p in read)
 
 
@@ -165,8 +168,18 @@ def test_reset_user_forgets_pairs_and_cursors_but_keeps_tombstones(store: StateS
 
     store.reset_user("alice")
     assert store.pairs("alice", "event") == []
+    assert store.tombstones("alice", "event") == [tombstone]
     assert not store.user_statuses()[0].reset_pending
     assert store.cursor("bob", "contact", "salesforce") == "bob"
+
+
+def test_reset_user_can_forget_tombstones_when_asked(store: StateStore) -> None:
+    tombstone = TombstoneRecord("exchange", "AAMk-unlinked", "unlinked")
+    store.commit_batch("alice", "contact", [pair(1)], [], [tombstone], None)
+    store.commit_batch("alice", "event", [], [], [tombstone], None)
+    store.reset_user("alice", "contact", forget_tombstones=True)
+    assert store.tombstones("alice", "contact") == []
+    assert store.tombstones("alice", "event") == [tombstone]
 
 
 def test_benchmark_fills_updates_and_reads_back_a_user(store: StateStore) -> None:

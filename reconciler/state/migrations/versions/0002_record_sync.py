@@ -42,9 +42,10 @@ def upgrade() -> None:
         sa.Column("exchange_id", sa.String(), nullable=False),
         sa.Column("salesforce_version", sa.String(), nullable=False),
         sa.Column("exchange_version", sa.String(), nullable=False),
-        sa.Column("salesforce_hash", sa.String(), nullable=False),
-        sa.Column("exchange_hash", sa.String(), nullable=False),
+        sa.Column("salesforce_hash", sa.String(), nullable=True),
+        sa.Column("exchange_hash", sa.String(), nullable=True),
         sa.Column("base", sa.JSON(), nullable=False),
+        sa.Column("exchange_stamped", sa.Boolean(), nullable=False, server_default=sa.true()),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("user_name", "object_type", "exchange_id", name="uq_record_pair_exchange_id"),
     )
