@@ -139,7 +139,12 @@ class Outcome(str, Enum):
 class PairUpdate:
     """State changes to commit: drop ``remove`` (if any), store ``store`` (if any), add
     ``tombstones``. Also used for bookkeeping without writes (a version token that moved on an
-    echo, a pair both of whose records are gone)."""
+    echo, a pair both of whose records are gone).
+
+    ``revisit`` names the records of a deferred or failed action: the engine must put them in the
+    next cycle's snapshots (``fetch``), because an incremental feed would not list a record whose
+    change was read in this cycle but never carried over.
+    """
 
     outcome: Outcome
     remove: Pair | None = None
@@ -147,6 +152,7 @@ class PairUpdate:
     tombstones: tuple[Tombstone, ...] = ()
     message: str = ""
     retryable: bool = False
+    revisit: tuple[tuple[Side, str], ...] = ()
 
 
 def apply_results(action: Action, results: Mapping[Side, WriteResult]) -> PairUpdate:
@@ -159,6 +165,8 @@ def apply_results(action: Action, results: Mapping[Side, WriteResult]) -> PairUp
     deferred (the next listing reports the delete and the delete policy decides).
     """
     writes = action.writes
+    revisit = tuple((side, record_id) for side, record_id in
+                    ((Side.SALESFORCE, action.salesforce_id), (Side.EXCHANGE, action.exchange_id)) if record_id)
     if set(results) != set(writes):
         raise ValueError(f"results for {sorted(s.value for s in results)}, writes for "
                          f"{sorted(s.value for s in writes)}")
@@ -169,6 +177,7 @@ def apply_results(action: Action, results: Mapping[Side, WriteResult]) -> PairUp
             Outcome.FAILED,
             message="; ".join(f"{side.value}: {result.message}" for side, result in sorted(failures.items())),
             retryable=all(result.retryable for result in failures.values()),
+            revisit=revisit,
         )
     deferred = {
         side: result for side, result in results.items()
@@ -179,6 +188,7 @@ def apply_results(action: Action, results: Mapping[Side, WriteResult]) -> PairUp
         return PairUpdate(
             Outcome.DEFERRED,
             message="; ".join(f"{side.value}: {result.message}" for side, result in sorted(deferred.items())),
+            revisit=revisit,
         )
     stored = action.next_pair
     if stored is not None:

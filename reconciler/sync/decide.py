@@ -56,10 +56,10 @@ def decide(
     cycle = _Cycle(policy, salesforce, exchange, tombstones, lookups or {}, now)
     if policy.direction is Direction.NONE:
         return Decisions(policy.mapping.object_type.name, ())
-    halt = (empty_side_violation(Side.SALESFORCE, pairs, salesforce)
-            or empty_side_violation(Side.EXCHANGE, pairs, exchange))
-
     working, rebound, stamp_actions, consumed = cycle.rebind_moved_items(pairs)
+    # After re-binding: items found again by their stamp (a mailbox move) are not a vanished side.
+    halt = (empty_side_violation(Side.SALESFORCE, working, salesforce)
+            or empty_side_violation(Side.EXCHANGE, working, exchange))
     actions: list[Action] = list(stamp_actions)
     bookkeeping: list[PairUpdate] = []
     for pair in sorted(working, key=lambda p: (p.salesforce_id, p.exchange_id)):

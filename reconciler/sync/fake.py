@@ -60,6 +60,7 @@ class InMemoryRecordStore(RecordStore):
     relationships: Sequence[Relationship] = ()
     write_calls: int = 0
     _records: dict[str, _Stored] = field(default_factory=dict)
+    _recycle_bin: dict[str, _Stored] = field(default_factory=dict)
     _log: list[str] = field(default_factory=list)   # the id touched by each change, in order
     _next: int = 0
 
@@ -81,8 +82,13 @@ class InMemoryRecordStore(RecordStore):
         self._touch(record_id)
 
     def user_delete(self, record_id: str) -> None:
-        del self._records[record_id]
+        self._recycle_bin[record_id] = self._records.pop(record_id)
         self._log.append(record_id)
+
+    def user_undelete(self, record_id: str) -> None:
+        """Restore a deleted record under its old id (Salesforce's recycle bin does this)."""
+        self._records[record_id] = self._recycle_bin.pop(record_id)
+        self._touch(record_id)
 
     def set_in_scope(self, record_id: str, in_scope: bool) -> None:
         """Move a record in or out of the user's data set (a filter or owner change)."""
