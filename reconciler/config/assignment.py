@@ -106,7 +106,28 @@ def _matches(config: ConfigSet, subject: _Subject, with_directory: bool) -> list
                 candidates.append(_Match(configuration, "profile", profile, how, pending=True))
         if candidates:
             found[configuration.name] = min(candidates, key=lambda m: (m.pending, m.rank))
-    return sorted(found.values(), key=lambda m: (not m.configuration.active, m.pending, m.rank))
+    ordered = sorted(found.values(), key=lambda m: (not m.configuration.active, m.pending, m.rank))
+    return _could_matter(subject, ordered)
+
+
+def _could_matter(subject: _Subject, matches: list[_Match]) -> list[_Match]:
+    """Drop sync-time (Salesforce profile) matches that could not change the answer.
+
+    Without a directory every profile naming Salesforce profiles might reach anyone; listing those
+    that would lose anyway would bury the explanation in noise.
+    """
+    if subject.user is not None and not subject.user.enabled:
+        return [m for m in matches if not m.pending]
+    best = next((m for m in matches if m.configuration.active and not m.pending), None)
+
+    def matters(m: _Match) -> bool:
+        if not m.pending:
+            return True
+        if not m.configuration.active:
+            return False
+        return best is None or (best.via == "profile" and m.configuration.priority < best.configuration.priority)
+
+    return [m for m in matches if matters(m)]
 
 
 def _decide(subject: _Subject, matches: list[_Match]) -> tuple[Assignment, dict[str, str]]:
@@ -160,12 +181,10 @@ def _decide(subject: _Subject, matches: list[_Match]) -> tuple[Assignment, dict[
         else:
             why = f"priority {m.configuration.priority} loses to {winner.configuration.priority} (the smallest priority wins)"
         lost[m.configuration.name] = why
-    later = [m for m in pending if winner.via == "profile" and m.configuration.priority < winner.configuration.priority]
+    later = pending  # _could_matter kept only the sync-time matches that would win
     for m in pending:
         lost[m.configuration.name] = (
             f"resolved at sync time: priority {m.configuration.priority} would win if the user's Salesforce profile matches"
-            if m in later
-            else "resolved at sync time, and would lose anyway"
         )
     if winner.via == "individual":
         reason = f"assigned individually in {winner.configuration.name} (assign.users)"

@@ -136,7 +136,7 @@ class _Loader:
         self.diagnostics.extend(problems)
         if problems:
             return
-        normalized = fill_defaults(data, SCHEMA_FILES[(api_version, kind)])
+        normalized = fill_defaults(data, api_version, kind)
         _rebase_paths(normalized, yaml_dir, self.root)
         resource = build_resource(normalized, self.root.resolve())
         self.normalized[resource.address] = normalized
@@ -169,11 +169,10 @@ class _Loader:
             self.diagnostics.append(
                 Diagnostic(str(self.path), 1, 1, "error", Code.NO_RESOURCES, "no resources found: expected *.yaml or *.yml files with reconciler/v1 resources")
             )
-        ordered = sorted(self.loaded, key=lambda e: e.resource.address)
         config = ConfigSet(
-            resources={e.resource.address: e.resource for e in ordered},
-            _normalized={e.resource.address: self.normalized[e.resource.address] for e in ordered},
-            _origins={e.resource.address: (e.document.file, e.document.start.line) for e in ordered},
+            resources={e.resource.address: e.resource for e in sorted(self.loaded, key=lambda e: e.resource.address)},
+            _normalized=dict(sorted(self.normalized.items())),
+            _origins={e.resource.address: (e.document.file, e.document.start.line) for e in self.loaded},
         )
         self.diagnostics.extend(cross_resource_diagnostics(config, self.loaded, self.declared))
         return LoadResult(config, tuple(sorted(self.diagnostics)), tuple(str(f) for f in files))

@@ -269,6 +269,19 @@ class ConfigSet:
     def empty(cls) -> ConfigSet:
         return cls(resources={}, _normalized={}, _origins={})
 
+    @classmethod
+    def from_normalized(
+        cls, normalized: Mapping[str, Mapping[str, Any]], root: Path, origins: Mapping[str, tuple[str, int]] | None = None
+    ) -> ConfigSet:
+        """The ConfigSet of already normalised resources (e.g. the applied configuration a state
+        holds); ``root`` anchors their relative secret and CA paths, as ``load_config``'s path did."""
+        ordered = dict(sorted((address, json.loads(json.dumps(doc))) for address, doc in normalized.items()))
+        return cls(
+            resources={address: build_resource(doc, root) for address, doc in ordered.items()},
+            _normalized=ordered,
+            _origins=dict(origins or {}),
+        )
+
     def _by_name(self, kind: type[Any]) -> dict[str, Any]:
         return {r.name: r for r in self.resources.values() if isinstance(r, kind)}
 
