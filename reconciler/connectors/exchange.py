@@ -32,7 +32,7 @@ from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAd
 from exchangelib.items import NEVER_OVERWRITE, SAVE_ONLY, SEND_TO_NONE
 from exchangelib.properties import Body, ItemId
 from exchangelib.protocol import Protocol
-from exchangelib.services import SyncFolderItems
+from exchangelib.services import SyncFolderItems, UpdateItem
 from exchangelib.items.base import ID_ONLY
 
 from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
@@ -326,6 +326,18 @@ class ExchangeConnector:
 
 # -- the contact record store ----------------------------------------------------------------------
 
+class _ConditionalUpdateItem(UpdateItem):
+    """UpdateItem that hands back per-item conflicts and throttling as results. exchangelib raises
+    ErrorIrresolvableConflict and ErrorServerBusy out of the whole batch, losing the other items'
+    outcomes (some of which were already applied)."""
+
+    ERRORS_TO_CATCH_IN_RESPONSE = UpdateItem.ERRORS_TO_CATCH_IN_RESPONSE + (
+        ews_errors.ErrorIrresolvableConflict, ews_errors.ErrorServerBusy)
+
+
+_ITEM_ERROR_KINDS = frozenset({ErrorKind.CONFLICT, ErrorKind.NOT_FOUND, ErrorKind.INVALID_REQUEST})
+
+
 class CursorExpired(ConnectorError):
     """The sync state is no longer valid (folder recreated, state rejected): list from scratch."""
 
@@ -546,9 +558,9 @@ class ExchangeContactStore(RecordStore):
             return
         account = self.account
         answers = self._bulk("updating contacts", [(index, (item, touched)) for index, item, touched in changes],
-                             lambda chunk: list(account.bulk_update(
+                             lambda chunk: list(_ConditionalUpdateItem(account=account, chunk_size=EWS_BATCH).call(
                                  items=chunk, conflict_resolution=NEVER_OVERWRITE, message_disposition=SAVE_ONLY,
-                                 chunk_size=EWS_BATCH)))
+                                 send_meeting_invitations_or_cancellations=SEND_TO_NONE, suppress_read_receipts=True)))
         self._record_answers(answers, results)
 
     def _delete(self, deletes: list[tuple[int, DeleteOp]], current: Mapping[str, Any],
@@ -580,7 +592,13 @@ class ExchangeContactStore(RecordStore):
         answered: list[tuple[int, Any]] = []
         backoff = self.connector.backoff
         for retry in range(backoff.attempts):
-            answers = self._call(context, lambda: send([payload for _, payload in pending]))
+            try:
+                answers = self._call(context, lambda: send([payload for _, payload in pending]))
+            except ConnectorError as error:
+                # A server may answer a one-item request with a fault instead of an item error.
+                if len(pending) != 1 or error.kind not in _ITEM_ERROR_KINDS or error.__cause__ is None:
+                    raise
+                answers = [error.__cause__]
             busy = [(entry, answer) for entry, answer in zip(pending, answers)
                     if isinstance(answer, ews_errors.ErrorServerBusy)]
             answered.extend((index, answer) for (index, _), answer in zip(pending, answers)
