@@ -451,7 +451,12 @@ def status(config_path: Path, state_url: str | None, output_format: str) -> int:
 
 @cli.group()
 def explain() -> None:
-    """Explain decisions the reconciler makes from the configuration."""
+    """Explain decisions the reconciler makes from the configuration.
+
+    \b
+    Example:
+      reconcile explain user alice -c config/
+    """
 
 
 @explain.command("user")
@@ -503,7 +508,14 @@ def force_unlock(lock_id: str, config_path: Path, state_url: str | None, output_
 
 @cli.group()
 def sandbox() -> None:
-    """The built-in emulators of Salesforce, Exchange (EWS) and the Microsoft identity platform."""
+    """The built-in emulators of Salesforce, Exchange (EWS) and the Microsoft identity platform.
+
+    For trying reconciler and for tests: real HTTPS on 127.0.0.1, no real tenant needed.
+
+    \b
+    Example:
+      reconcile sandbox serve --dir .reconciler/sandbox
+    """
 
 
 @sandbox.command("serve")

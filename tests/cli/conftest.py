@@ -14,7 +14,7 @@ from reconciler.cli import cli
 from reconciler.state.testing import postgres_server, postgres_url, state_url  # noqa: F401 - fixtures
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "configs"
-EXAMPLE = EXAMPLES / "quickstart"
+EXAMPLE = EXAMPLES / "acme"
 
 Reconcile = Callable[..., Result]
 

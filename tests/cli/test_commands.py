@@ -154,7 +154,8 @@ def test_status_shows_the_applied_state_and_every_user(config_dir: Path, reconci
     before = reconcile("status", "-c", "config", "--state", "state.db")
     assert before.exit_code == 0 and "Last apply:     never" in before.stdout
     assert "differ from the applied configuration (run `reconcile plan`)" in before.stdout
-    reconcile("apply", "-c", "config", "--state", "state.db", "--auto-approve")
+    reconcile("plan", "-c", "config", "--state", "state.db", "--out", "plan.json")
+    reconcile("apply", "-c", "config", "--state", "state.db", "plan.json")
 
     text = reconcile("status", "-c", "config", "--state", "state.db").stdout
     assert "Serial:         1" in text and "Files:          match the applied configuration" in text
@@ -162,7 +163,14 @@ def test_status_shows_the_applied_state_and_every_user(config_dir: Path, reconci
     status = json.loads(reconcile("status", "-c", "config", "--state", "state.db", "--format", "json").stdout)
     assert status["serial"] == 1 and status["files_in_step"] is True
     assert status["last_apply"]["summary"]["serial"] == 1
-    assert status["users"] and all(u["configuration"] for u in status["users"])
+    planned_users = {c["address"].split("/")[1] for c in json.loads(Path("plan.json").read_text())["config_changes"]
+                     if c["address"].startswith("User/")}
+    assert {u["user"] for u in status["users"]} == planned_users
+    syncing = {e["user"] for e in json.loads(Path("plan.json").read_text())["effects"]}
+    assert {u["user"] for u in status["users"] if u["configuration"]} == syncing
+    for user in status["users"]:
+        line = next(line for line in text.splitlines() if line.startswith(user["user"] + " "))
+        assert ("initial sync pending" if user["user"] in syncing else "not syncing") in line
 
 
 def test_explain_user(config_dir: Path, reconcile: Reconcile):
@@ -184,8 +192,8 @@ def test_debug_shows_the_traceback_that_is_otherwise_hidden(config_dir: Path, re
 
 
 @pytest.mark.parametrize("command", [
-    [], ["validate"], ["plan"], ["apply"], ["show"], ["status"], ["explain", "user"], ["force-unlock"],
-    ["sandbox", "serve"],
+    [], ["validate"], ["plan"], ["apply"], ["show"], ["status"], ["explain"], ["explain", "user"],
+    ["force-unlock"], ["sandbox"], ["sandbox", "serve"],
 ])
 def test_every_help_teaches_with_an_example(reconcile: Reconcile, command: list[str]):
     result = reconcile(*command, "--help")

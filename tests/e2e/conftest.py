@@ -14,7 +14,7 @@ import pytest
 
 from reconciler.state.testing import postgres_server, postgres_url, state_url  # noqa: F401 - fixtures
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "configs" / "quickstart"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "configs" / "acme"
 RECONCILE = [sys.executable, "-m", "reconciler.cli"]
 
 RunReconcile = Callable[..., subprocess.CompletedProcess[str]]
