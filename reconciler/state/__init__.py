@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from .audit import current_actor, git_commit_of, lock_holder, new_audit_entry
 from .errors import (
+    InvalidStateUrl,
     LockNotFound,
     PairConflict,
     PlanAlreadyApplied,
@@ -42,6 +43,7 @@ __all__ = [
     "CycleOutcome",
     "Direction",
     "DirectionStatus",
+    "InvalidStateUrl",
     "LockInfo",
     "LockNotFound",
     "PairConflict",

@@ -16,8 +16,13 @@ class StateError(Exception):
     """Base class: anything the state store refuses or cannot do."""
 
 
+class InvalidStateUrl(StateError, ValueError):
+    """The state location is not a SQLite path or a PostgreSQL URL (the message never echoes a
+    password)."""
+
+
 class StateUnavailable(StateError):
-    """The state database cannot be opened (unreachable server, unreadable file, bad URL)."""
+    """The state database cannot be opened (unreachable server, refused login, not a database)."""
 
 
 class StateFromNewerVersion(StateError):

@@ -13,6 +13,8 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from .errors import InvalidStateUrl
+
 STATE_ENV_VAR = "RECONCILER_STATE"
 DEFAULT_STATE_PATH = Path(".reconciler") / "state.db"
 
@@ -39,21 +41,21 @@ def resolve_state_url(explicit: str | None, config_dir: Path) -> str:
 def normalise_state_url(value: str) -> str:
     """Turn a bare path into a SQLite URL and any PostgreSQL URL into its psycopg 3 form.
 
-    Raises ValueError (without echoing the URL, which may hold a password) for anything else.
+    Raises InvalidStateUrl (without echoing the password the URL may hold) for anything else.
     """
     if "://" not in value:
         return f"sqlite:///{Path(value).expanduser().resolve()}"
     try:
         url = make_url(value)
     except ArgumentError:
-        raise ValueError(f"not a valid state URL: {redacted_url(value)}") from None
+        raise InvalidStateUrl(f"not a valid state URL: {redacted_url(value)}") from None
     if url.drivername in _POSTGRES_SCHEMES:
         return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     if url.drivername in _SQLITE_SCHEMES:
         if not url.database or url.database == ":memory:":
-            raise ValueError("the state needs a SQLite file, not an in-memory database")
+            raise InvalidStateUrl("the state needs a SQLite file, not an in-memory database")
         return url.set(drivername="sqlite").render_as_string(hide_password=False)
-    raise ValueError(
+    raise InvalidStateUrl(
         f"unsupported state backend {url.drivername!r}: use a SQLite file path or a "
         "postgresql+psycopg:// URL"
     )

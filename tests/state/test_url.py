@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.state import STATE_ENV_VAR, StateStore, StateUnavailable, redacted_url, resolve_state_url
+from reconciler.state import (
+    STATE_ENV_VAR,
+    InvalidStateUrl,
+    StateStore,
+    StateUnavailable,
+    redacted_url,
+    resolve_state_url,
+)
 
 
 def test_explicit_url_wins_over_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -40,8 +47,14 @@ def test_postgresql_urls_use_the_installed_psycopg3_driver(scheme: str, tmp_path
 
 @pytest.mark.parametrize("url", ["mysql://u@db/state", "sqlite://", "sqlite:///:memory:"])
 def test_unsupported_or_in_memory_states_are_refused(url: str, tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidStateUrl):
         resolve_state_url(url, tmp_path)
+
+
+def test_refused_url_does_not_echo_its_password(tmp_path: Path) -> None:
+    with pytest.raises(InvalidStateUrl) as refused:
+        StateStore.open("mysql://ops:hunter2@db/state")
+    assert "hunter2" not in str(refused.value)
 
 
 def test_redacted_url_masks_password_in_userinfo_and_query() -> None:
