@@ -178,7 +178,8 @@ class IdentityService(Service):
             header = jwt.get_unverified_header(assertion)
         except jwt.PyJWTError:
             return self._error(400, "invalid_request", 50027, "JWT token is invalid or malformed.")
-        thumbprint = header.get("x5t") or header.get("x5t#S256")
+        # base64url, with or without padding (msal keeps the "=")
+        thumbprint = str(header.get("x5t") or header.get("x5t#S256") or "").rstrip("=")
         known = {app["certificateX5t"], app["certificateX5tS256"]}
         if thumbprint not in known:
             return self._error(401, "invalid_client", 700027,
