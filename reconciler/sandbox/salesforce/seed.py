@@ -38,11 +38,19 @@ class SeedError(ValueError):
 
 def seed_store(store: Store, data: dict[str, Any]) -> str:
     """Fill ``store`` from a seed section; return the integration user's id."""
-    # Seeded records get consecutive millisecond stamps ending just before now: older than any
-    # later write and never in the future, however large the seed.
-    sized = sum(len(data.get(k) or ()) for k in ("users", "accounts", "contacts", "leads", "events"))
+    # Seeded records get consecutive millisecond stamps ending before now: older than any later
+    # write and never in the future, however large the seed. An invitation writes up to four
+    # records (relation, parent update, child event), everything else one.
+    sized = sum(len(data.get(k) or ()) for k in ("profiles", "users", "accounts", "contacts", "leads", "events"))
     invitations = sum(len(e.get("invitees") or ()) for e in data.get("events") or ())
-    store.clock.last_ms = time.time_ns() // 1_000_000 - 3 * (sized + 4 * invitations) - 1000
+    store.clock.backdate(time.time_ns() // 1_000_000 - 2 * (sized + 4 * invitations) - 1000)
+    try:
+        return _load(store, data)
+    finally:
+        store.clock.resume()
+
+
+def _load(store: Store, data: dict[str, Any]) -> str:
 
     for object_name, specs in (data.get("custom_fields") or {}).items():
         for spec in specs:

@@ -511,7 +511,7 @@ class SalesforceService(Service):
             end = parse_datetime(request.args["end"])
         except (KeyError, ValueError):
             raise SalesforceError("INVALID_REPLICATION_DATE", "start and end must be ISO 8601 date-times") from None
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.fromtimestamp(self.store.clock.now_ms() / 1000, dt.timezone.utc)
         if start >= end:
             raise SalesforceError("INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate")
         if start < now - dt.timedelta(days=REPLICATION_DAYS):

@@ -98,14 +98,31 @@ def parse_datetime(text: str) -> dt.datetime:
 
 class Clock:
     """Millisecond timestamps that strictly increase, even for two writes in the same millisecond
-    or when the wall clock steps back: SystemModstamp order is write order."""
+    or when the wall clock steps back: SystemModstamp order is write order.
+
+    A burst of writes can run a few milliseconds ahead of the wall clock; ``now_ms`` is the logical
+    present (never before the last stamp handed out). ``backdate`` makes a seed's stamps
+    consecutive milliseconds from a past instant, so a large seed never stamps the future.
+    """
 
     def __init__(self) -> None:
         self.last_ms = 0
+        self._backdating = False
 
     def tick(self) -> int:
-        self.last_ms = max(time.time_ns() // 1_000_000, self.last_ms + 1)
+        wall = self.last_ms if self._backdating else time.time_ns() // 1_000_000
+        self.last_ms = max(wall, self.last_ms + 1)
         return self.last_ms
+
+    def now_ms(self) -> int:
+        return max(time.time_ns() // 1_000_000, self.last_ms)
+
+    def backdate(self, start_ms: int) -> None:
+        self.last_ms = start_ms
+        self._backdating = True
+
+    def resume(self) -> None:
+        self._backdating = False
 
 
 @dataclass
