@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,23 @@ def test_no_plan_from_invalid_files(config_dir: Path, store: StateStore):
     with pytest.raises(InvalidConfiguration) as refused:
         build_config_plan(config_dir, store)
     assert refused.value.diagnostics and store.meta().serial == 0
+
+
+def test_of_two_racing_applies_exactly_one_wins(config_dir: Path, store: StateStore, state_url: str):
+    plans = [build_config_plan(config_dir, store)[0] for _ in range(2)]
+    barrier = threading.Barrier(2)
+
+    def race(plan) -> BaseException | None:
+        with StateStore.open(state_url) as own_store:  # as a second process would
+            barrier.wait()
+            try:
+                apply_plan(plan, own_store, config_dir, actor="racer")
+            except (StateLocked, StalePlan) as refused:
+                return refused
+        return None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(race, plans))
+
+    assert sorted(result is None for result in results) == [False, True]
+    assert store.meta().serial == 1 and len(store.audit_log()) == 1 and store.current_lock() is None
