@@ -27,12 +27,12 @@ from exchangelib import (BASIC, DELEGATE, IMPERSONATION, OAUTH2, UTC, Account, B
                          Contact, Credentials, ExtendedProperty, FolderCollection, OAuth2AuthorizationCodeCredentials,
                          Version)
 from exchangelib import errors as ews_errors
-from exchangelib.folders import SHALLOW, Contacts
+from exchangelib.folders import SHALLOW, Contacts, Root
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
-from exchangelib.items import NEVER_OVERWRITE, SAVE_ONLY, SEND_TO_NONE
+from exchangelib.items import ALL_OCCURRENCES, MOVE_TO_DELETED_ITEMS, NEVER_OVERWRITE, SAVE_ONLY, SEND_TO_NONE
 from exchangelib.properties import Body, ItemId
 from exchangelib.protocol import Protocol
-from exchangelib.services import SyncFolderItems, UpdateItem
+from exchangelib.services import CreateItem, DeleteItem, SyncFolderItems, UpdateItem
 from exchangelib.items.base import ID_ONLY
 
 from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
@@ -326,13 +326,22 @@ class ExchangeConnector:
 
 # -- the contact record store ----------------------------------------------------------------------
 
-class _ConditionalUpdateItem(UpdateItem):
-    """UpdateItem that hands back per-item conflicts and throttling as results. exchangelib raises
-    ErrorIrresolvableConflict and ErrorServerBusy out of the whole batch, losing the other items'
-    outcomes (some of which were already applied)."""
+# exchangelib raises ErrorIrresolvableConflict and ErrorServerBusy out of a whole batch, losing
+# the other items' outcomes (some of which were already applied). These services hand them back as
+# per-item results instead, so a batch reports every item and only busy items are sent again.
+_ITEM_RESULT_ERRORS = (ews_errors.ErrorIrresolvableConflict, ews_errors.ErrorServerBusy)
 
-    ERRORS_TO_CATCH_IN_RESPONSE = UpdateItem.ERRORS_TO_CATCH_IN_RESPONSE + (
-        ews_errors.ErrorIrresolvableConflict, ews_errors.ErrorServerBusy)
+
+class _CreateItems(CreateItem):
+    ERRORS_TO_CATCH_IN_RESPONSE = CreateItem.ERRORS_TO_CATCH_IN_RESPONSE + _ITEM_RESULT_ERRORS
+
+
+class _UpdateItems(UpdateItem):
+    ERRORS_TO_CATCH_IN_RESPONSE = UpdateItem.ERRORS_TO_CATCH_IN_RESPONSE + _ITEM_RESULT_ERRORS
+
+
+class _DeleteItems(DeleteItem):
+    ERRORS_TO_CATCH_IN_RESPONSE = DeleteItem.ERRORS_TO_CATCH_IN_RESPONSE + _ITEM_RESULT_ERRORS
 
 
 _ITEM_ERROR_KINDS = frozenset({ErrorKind.CONFLICT, ErrorKind.NOT_FOUND, ErrorKind.INVALID_REQUEST})
@@ -367,7 +376,8 @@ class ExchangeContactStore(RecordStore):
 
     The folder is looked up, never created, while listing (a plan changes nothing); the first
     create makes it. The version token is the ChangeKey; the cursor wraps the SyncFolderItems
-    state together with the folder's id, so a recreated folder is noticed.
+    state together with the folder's id, so a cycle with nothing to do costs one SyncFolderItems
+    call and a recreated folder is noticed (not found: :class:`CursorExpired`).
     """
 
     side = Side.EXCHANGE
@@ -441,15 +451,14 @@ class ExchangeContactStore(RecordStore):
         """One SyncFolderItems call per page (IdOnly, up to 512 changes), then GetItem in chunks of
         100 for created and updated items. ``complete`` once IncludesLastItemInRange."""
         state = _decode_cursor(cursor) if cursor else {"v": 1, "folder": None, "state": None}
-        folder = self.sync_folder()
-        if folder is None:
-            if state.get("folder"):
-                raise CursorExpired(ErrorKind.NOT_FOUND, f"the {SYNC_FOLDER_NAME} folder of {self.mailbox} is gone",
-                                    fix="a full listing runs instead (list_changes(None))")
-            return ChangePage([], [], _encode_cursor({"v": 1, "folder": None, "state": None}), complete=True)
-        if state.get("folder") not in (None, folder.id):
-            raise CursorExpired(ErrorKind.NOT_FOUND, f"the {SYNC_FOLDER_NAME} folder of {self.mailbox} was recreated",
-                                fix="a full listing runs instead (list_changes(None))")
+        if state.get("folder"):
+            # The cursor knows the folder: no lookup calls, and a recreated folder shows as not found.
+            folder = Contacts(root=Root(account=self.account), id=state["folder"])
+        else:
+            found = self.sync_folder()
+            if found is None:
+                return ChangePage([], [], _encode_cursor({"v": 1, "folder": None, "state": None}), complete=True)
+            folder = found
         service = SyncFolderItems(account=self.account)
 
         def sync() -> list[tuple[str, Any]]:
@@ -459,8 +468,9 @@ class ExchangeContactStore(RecordStore):
         try:
             changes = self._call("listing contact changes", sync)
         except ConnectorError as error:
-            if isinstance(error.__cause__, ews_errors.ErrorInvalidSyncStateData):
-                raise CursorExpired(ErrorKind.NOT_FOUND, "Exchange rejected the sync state",
+            if isinstance(error.__cause__, (ews_errors.ErrorInvalidSyncStateData, ews_errors.ErrorFolderNotFound)):
+                raise CursorExpired(ErrorKind.NOT_FOUND,
+                                    f"the {SYNC_FOLDER_NAME} folder of {self.mailbox} or its sync state is gone",
                                     fix="a full listing runs instead (list_changes(None))") from None
             raise
         changed: dict[str, None] = {}
@@ -479,28 +489,27 @@ class ExchangeContactStore(RecordStore):
     # -- writes ------------------------------------------------------------------------------------
 
     def write(self, batch: Sequence[WriteOp]) -> list[WriteResult]:
-        """Creates by CreateItem, updates by UpdateItem with the expected ChangeKey and
-        NeverOverwrite (a moved item answers ErrorIrresolvableConflict: ``conflict``), deletes
-        by DeleteItem after a GetItem that checks the ChangeKey (DeleteItem takes none)."""
+        """Creates by CreateItem; updates by UpdateItem with the expected ChangeKey and
+        NeverOverwrite (a moved item answers ErrorIrresolvableConflict: ``conflict``); deletes by
+        DeleteItem into Deleted Items (recoverable by the user). Updates and deletes are preceded
+        by one GetItem: it checks the ChangeKey (DeleteItem takes none) and supplies the indexed
+        entries (phones, addresses) an update must resend whole."""
         if len(batch) > EWS_BATCH:
             raise ValueError(f"an EWS write batch holds at most {EWS_BATCH} ops, got {len(batch)}")
         results: list[WriteResult | None] = [None] * len(batch)
         creates = [(i, op) for i, op in enumerate(batch) if isinstance(op, CreateOp)]
         updates = [(i, op) for i, op in enumerate(batch) if isinstance(op, UpdateOp)]
         deletes = [(i, op) for i, op in enumerate(batch) if isinstance(op, DeleteOp)]
-        folder = self.sync_folder(create=bool(creates))
-        if folder is None:
-            for index, _ in updates + deletes:
-                results[index] = WriteResult.not_found(f"{self.mailbox} has no {SYNC_FOLDER_NAME} folder")
-        else:
-            if creates:
-                self._create(folder, creates, results)
-            guarded = [op.record_id for _, op in updates + deletes]
-            current = self._get_items(guarded, "reading contacts before writing") if guarded else {}
-            if updates:
-                self._update(updates, current, results)
-            if deletes:
-                self._delete(deletes, current, results)
+        if creates:
+            folder = self.sync_folder(create=True)
+            assert folder is not None
+            self._create(folder, creates, results)
+        guarded = [op.record_id for _, op in updates + deletes]
+        current = self._get_items(guarded, "reading contacts before writing") if guarded else {}
+        if updates:
+            self._update(updates, current, results)
+        if deletes:
+            self._delete(deletes, current, results)
         return [r if r is not None else WriteResult.failed("no result from Exchange", retryable=True)
                 for r in results]
 
@@ -520,9 +529,9 @@ class ExchangeContactStore(RecordStore):
         if not items:
             return
         account = self.account
-        answers = self._bulk("creating contacts", items, lambda chunk: list(account.bulk_create(
-            folder=folder, items=chunk, message_disposition=SAVE_ONLY,
-            send_meeting_invitations=SEND_TO_NONE, chunk_size=EWS_BATCH)))
+        answers = self._bulk("creating contacts", items, lambda chunk: list(
+            _CreateItems(account=account, chunk_size=EWS_BATCH).call(
+                items=chunk, folder=folder, message_disposition=SAVE_ONLY, send_meeting_invitations=SEND_TO_NONE)))
         self._record_answers(answers, results)
 
     def _update(self, updates: list[tuple[int, UpdateOp]], current: Mapping[str, Any],
@@ -558,7 +567,7 @@ class ExchangeContactStore(RecordStore):
             return
         account = self.account
         answers = self._bulk("updating contacts", [(index, (item, touched)) for index, item, touched in changes],
-                             lambda chunk: list(_ConditionalUpdateItem(account=account, chunk_size=EWS_BATCH).call(
+                             lambda chunk: list(_UpdateItems(account=account, chunk_size=EWS_BATCH).call(
                                  items=chunk, conflict_resolution=NEVER_OVERWRITE, message_disposition=SAVE_ONLY,
                                  send_meeting_invitations_or_cancellations=SEND_TO_NONE, suppress_read_receipts=True)))
         self._record_answers(answers, results)
@@ -581,7 +590,9 @@ class ExchangeContactStore(RecordStore):
             return
         account = self.account
         answers = self._bulk("deleting contacts", doomed,
-                             lambda chunk: list(account.bulk_delete(ids=chunk, chunk_size=EWS_BATCH)))
+                             lambda chunk: list(_DeleteItems(account=account, chunk_size=EWS_BATCH).call(
+                                 items=chunk, delete_type=MOVE_TO_DELETED_ITEMS, send_meeting_cancellations=SEND_TO_NONE,
+                                 affected_task_occurrences=ALL_OCCURRENCES, suppress_read_receipts=True)))
         self._record_answers(answers, results)
 
     def _bulk(self, context: str, items: Sequence[tuple[int, Any]],

@@ -135,9 +135,19 @@ def test_full_and_incremental_listing_with_deletes(alice: ExchangeContactStore, 
     assert counter.counts() == {"GetItem": 1, "SyncFolderItems": 1}
 
     counter.reset()
-    nothing, deleted, _ = _everything(alice, cursor)
+    fresh_store = ExchangeContactStore(alice.connector, "alice@acme.example")   # as in the next cycle
+    nothing, deleted, _ = _everything(fresh_store, cursor)
     assert (nothing, deleted) == ([], [])
-    assert counter.counts() == {"SyncFolderItems": 1}
+    assert counter.counts() == {"SyncFolderItems": 1}   # nothing to do costs one call
+
+
+def test_the_first_create_makes_the_folder(connect: Callable[..., ExchangeConnector], counter: ApiCallCounter) -> None:
+    store = connect().contact_store("dave@acme.example")
+    first = store.write([CreateOp({"GivenName": "First", "Surname": "Contact"})])
+    assert first[0].status is WriteStatus.OK
+    assert counter.counts()["CreateFolder"] == 1
+    records, _, _ = _everything(ExchangeContactStore(store.connector, "dave@acme.example"))
+    assert [r.id for r in records] == [first[0].record_id]
 
 
 def test_updates_are_conditional_and_keep_untouched_indexed_entries(alice: ExchangeContactStore) -> None:
