@@ -132,11 +132,6 @@ def _use_colour(no_color: bool) -> bool:
     return not no_color and "NO_COLOR" not in os.environ and sys.stdout.isatty()
 
 
-def stdin_is_interactive() -> bool:
-    """True when a person can answer the apply prompt (stdin is a terminal)."""
-    return sys.stdin.isatty()
-
-
 def config_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=Path("."),
                         show_default=True,
@@ -331,7 +326,7 @@ def apply(plan_file: Path | None, config_path: Path, state_url: str | None, outp
                 _apply_result(ApplyOutcome(chosen, chosen.state_serial, changed=False), output_format)
                 return EXIT_OK
             if not auto_approve:
-                if not stdin_is_interactive():
+                if not sys.stdin.isatty():  # nobody to answer the prompt
                     raise ApprovalRequired(
                         "refusing to apply without approval: there is no terminal to ask on. Review the plan "
                         "and pass --auto-approve, or save it with `reconcile plan --out FILE` and run "

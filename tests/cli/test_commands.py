@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import cli as cli_module
 from reconciler.state import StateStore
 
 from .conftest import EXAMPLES, Reconcile
@@ -92,19 +91,6 @@ def test_apply_without_a_terminal_needs_auto_approve(config_dir: Path, reconcile
     assert approved.exit_code == 0 and "Apply complete!" in approved.stdout
     nothing = reconcile("apply", "-c", "config", "--state", "state.db", "--auto-approve")
     assert nothing.exit_code == 0 and "No changes. Nothing was applied." in nothing.stdout
-
-
-def test_apply_asks_and_only_yes_proceeds(config_dir: Path, reconcile: Reconcile, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(cli_module, "stdin_is_interactive", lambda: True)
-    declined = reconcile("apply", "-c", "config", "--state", "state.db", input="y\n")
-    assert declined.exit_code == 1
-    assert "Do you want to apply? Only 'yes' will be accepted" in declined.stderr
-    assert "apply cancelled; nothing was changed" in declined.stderr
-
-    accepted = reconcile("apply", "-c", "config", "--state", "state.db", input="yes\n")
-    assert accepted.exit_code == 0 and "Apply complete!" in accepted.stdout
-    with StateStore.open("state.db") as store:
-        assert store.meta().serial == 1
 
 
 def test_show_renders_a_saved_plan_in_every_format(config_dir: Path, reconcile: Reconcile):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import signal
 import subprocess
 from pathlib import Path
@@ -55,3 +57,28 @@ def test_sandbox_serve_announces_where_it_listens_and_stops_on_sigterm(tmp_path:
         finally:
             server.send_signal(signal.SIGTERM)
             assert server.wait(timeout=30) == 0
+
+
+def test_apply_asks_on_a_terminal_and_only_yes_proceeds(config_dir: Path, tmp_path: Path):
+    """stdin is a real pseudo-terminal here, as for a person at a shell."""
+
+    def apply_answering(answer: str) -> tuple[int, str]:
+        controller, terminal = pty.openpty()
+        with subprocess.Popen([*RECONCILE, "apply", "-c", "config", "--state", "state.db"], cwd=tmp_path,
+                              stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
+            os.close(terminal)
+            os.write(controller, f"{answer}\n".encode())
+            _, errors = child.communicate(timeout=120)
+        os.close(controller)
+        return child.returncode, errors
+
+    code, errors = apply_answering("y")
+    assert code == 1 and "Do you want to apply? Only 'yes' will be accepted" in errors
+    assert "apply cancelled; nothing was changed" in errors
+    with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        assert store.meta().serial == 0
+
+    code, errors = apply_answering("yes")
+    assert code == 0, errors
+    with StateStore.open(f"sqlite:///{tmp_path / 'state.db'}") as store:
+        assert store.meta().serial == 1
