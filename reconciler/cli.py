@@ -119,8 +119,10 @@ class ReconcileGroup(click.Group):
             if isinstance(exc, rule.error):
                 click.echo(rule.message(exc), err=True)
                 return rule.exit_code
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc}"
-                   + ("" if ReconcileGroup.debug else " (run with --debug for the traceback)"), err=True)
+        # Only the type: the message of an unforeseen error may quote data (a SQL parameter, a record),
+        # and nothing unvetted reaches a CI log unless the operator asks for it with --debug.
+        click.echo(f"Error: unexpected internal error ({type(exc).__name__})"
+                   + ("" if ReconcileGroup.debug else "; run with --debug for the details and traceback"), err=True)
         return EXIT_ERROR
 
 

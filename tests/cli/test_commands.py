@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler import cli as cli_module
 from reconciler.state import StateStore
 
 from .conftest import EXAMPLES, Reconcile
@@ -199,3 +200,18 @@ def test_every_help_teaches_with_an_example(reconcile: Reconcile, command: list[
 
 def test_version(reconcile: Reconcile):
     assert reconcile("--version").stdout.startswith("reconcile 0.")
+
+
+def test_an_unforeseen_error_shows_its_type_only_unless_debugging(
+        config_dir: Path, reconcile: Reconcile, monkeypatch: pytest.MonkeyPatch):
+    def broken_planner(*args, **kwargs):
+        raise RuntimeError("row ('alice@acme.example', ...) failed")
+
+    monkeypatch.setattr(cli_module, "build_config_plan", broken_planner)
+    quiet = reconcile("plan", "-c", "config", "--state", "state.db", "--detailed-exitcode")
+    assert quiet.exit_code == 1
+    assert quiet.stderr.endswith("Error: unexpected internal error (RuntimeError); "
+                                 "run with --debug for the details and traceback\n")
+    assert "alice" not in quiet.output
+    loud = reconcile("--debug", "plan", "-c", "config", "--state", "state.db")
+    assert loud.exit_code == 1 and "Traceback" in loud.stderr and "alice@acme.example" in loud.stderr
