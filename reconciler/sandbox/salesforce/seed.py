@@ -73,19 +73,19 @@ def _load(store: Store, data: dict[str, Any]) -> str:
     loader.users = {}
     for index, user in enumerate(users):
         username = str(user["username"])
+        profile = str(user.get("profile", _ADMIN_PROFILE))
         values = {"Username": username, "Email": user.get("email", username),
                   "FirstName": user.get("first_name"), "LastName": user.get("last_name") or username,
                   "Alias": (str(user.get("first_name") or "")[:1] + str(user.get("last_name") or username))[:8],
-                  "IsActive": bool(user.get("active", True)), "ProfileId": profiles[str(user.get("profile",
-                                                                                            _ADMIN_PROFILE))],
+                  "IsActive": bool(user.get("active", True)), "ProfileId": profiles[profile],
                   "TimeZoneSidKey": user.get("time_zone", "UTC")}
         loader.users[username.lower()] = loader.create(
             "User", values, f"user {username}", record_id=first_user if index == 0 else None)
 
     loader.accounts = {}
     for account in data.get("accounts") or []:
-        values = loader.with_owner(account)
-        loader.accounts[str(account["Name"])] = loader.create("Account", values, f"account {account['Name']}")
+        name = str(account.get("Name"))
+        loader.accounts[name] = loader.create("Account", loader.with_owner(account), f"account {name}")
     for contact in data.get("contacts") or []:
         values = loader.with_owner(contact)
         if "account" in values:
