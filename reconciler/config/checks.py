@@ -84,12 +84,12 @@ class _Checker:
             ):
                 of_type = {n: c for n, c in connections.items() if c.type == wanted}
                 if name in connections and name not in of_type:
-                    label = "Salesforce" if wanted == "salesforce" else "Exchange"
+                    label = "a Salesforce" if wanted == "salesforce" else "an Exchange"
                     self.error(
                         entry,
                         ("spec", key),
                         Code.WRONG_CONNECTION_TYPE,
-                        f"Connection '{name}' is not a {label} connection; {key} needs one with spec.{wanted}"
+                        f"Connection '{name}' is not {label} connection; {key} needs one with spec.{wanted}"
                         + _did_you_mean(name, of_type),
                     )
                 elif name not in connections:
