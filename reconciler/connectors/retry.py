@@ -43,16 +43,17 @@ class BackOff:
     def run(self, action: Callable[[], T], translate: Callable[[BaseException], ConnectorError]) -> T:
         """Run ``action``; on a retryable failure wait and try again, at most ``attempts`` times.
         Failures come out translated to ConnectorError."""
-        for retry in range(self.attempts):
+        retry = 0
+        while True:
             try:
                 return action()
             except Exception as exc:  # noqa: BLE001 - every failure is translated, none swallowed
                 error = translate(exc)
-                if error.kind not in RETRIED_KINDS or retry == self.attempts - 1:
+                if error.kind not in RETRIED_KINDS or retry >= self.attempts - 1:
                     if error is exc:
                         raise
                     raise error from exc
                 wait = self.delay(retry, error.retry_after)
                 log.info("%s; retrying in %.2fs (attempt %d of %d)", error.message, wait, retry + 2, self.attempts)
                 self.sleep(wait)
-        raise AssertionError("unreachable: the loop returns or raises")
+                retry += 1

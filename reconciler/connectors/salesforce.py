@@ -263,16 +263,22 @@ class SalesforceConnector:
 
     # -- queries -----------------------------------------------------------------------------------
 
-    def query_pages(self, soql: str, context: str) -> Iterator[list[dict[str, Any]]]:
-        """The records of a SOQL query, page by page (up to 2,000 records each)."""
+    def query_page(self, soql: str, context: str, locator: str | None = None) -> dict[str, Any]:
+        """One page (up to 2,000 records) of a SOQL query; ``locator`` (a ``nextRecordsUrl``)
+        continues an earlier answer."""
         headers = {"Sforce-Query-Options": f"batchSize={QUERY_PAGE_SIZE}"}
-        page = self.call(context, lambda sf: sf.query(soql, headers=headers))
+        if locator:
+            return self.call(context, lambda sf: sf.query_more(locator, identifier_is_url=True, headers=headers))
+        return self.call(context, lambda sf: sf.query(soql, headers=headers))
+
+    def query_pages(self, soql: str, context: str) -> Iterator[list[dict[str, Any]]]:
+        """The records of a SOQL query, page by page, relationships flattened (``Account.Name``)."""
+        page = self.query_page(soql, context)
         while True:
             yield [_flatten(r) for r in page.get("records", [])]
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 return
-            locator = page["nextRecordsUrl"]
-            page = self.call(context, lambda sf: sf.query_more(locator, identifier_is_url=True, headers=headers))
+            page = self.query_page(soql, context, page["nextRecordsUrl"])
 
     def query_all(self, soql: str, context: str) -> list[dict[str, Any]]:
         return [record for page in self.query_pages(soql, context) for record in page]
@@ -384,13 +390,6 @@ class SalesforceContactStore(RecordStore):
             return self._list_full(state)
         return self._list_since(state)
 
-    def _query_page(self, context: str, soql: str, locator: str | None) -> dict[str, Any]:
-        headers = {"Sforce-Query-Options": f"batchSize={QUERY_PAGE_SIZE}"}
-        if locator:
-            return self.connector.call(
-                context, lambda sf: sf.query_more(locator, identifier_is_url=True, headers=headers))
-        return self.connector.call(context, lambda sf: sf.query(soql, headers=headers))
-
     def _window_start(self, state: Mapping[str, Any]) -> str:
         """Where the next change window starts: the server's time when this listing began."""
         if state.get("started"):
@@ -400,7 +399,7 @@ class SalesforceContactStore(RecordStore):
 
     def _list_full(self, state: dict[str, Any]) -> ChangePage:
         where = self.scope_condition or "Id != null"
-        page = self._query_page("listing contacts", self._select(where), state.get("locator"))
+        page = self.connector.query_page(self._select(where), "listing contacts", state.get("locator"))
         started = self._window_start(state)
         records = [self._record(_flatten(r)) for r in page.get("records", [])]
         if not page.get("done", True) and page.get("nextRecordsUrl"):
@@ -424,8 +423,8 @@ class SalesforceContactStore(RecordStore):
         stamp = soql_literal(since)
         where = f"SystemModstamp > {stamp}" + (f" AND {self.scope_condition}" if self.scope_condition else "")
         started = self._window_start(state)
-        page = self._query_page("listing changed contacts", self._select(where, "SystemModstamp, Id"),
-                                state.get("locator"))
+        page = self.connector.query_page(self._select(where, "SystemModstamp, Id"), "listing changed contacts",
+                                         state.get("locator"))
         records = [self._record(_flatten(r)) for r in page.get("records", [])]
         if not page.get("done", True) and page.get("nextRecordsUrl"):
             next_state = {"v": 1, "phase": "since", "since": state["since"], "locator": page["nextRecordsUrl"],

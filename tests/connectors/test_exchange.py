@@ -214,3 +214,24 @@ def test_busy_items_inside_a_batch_are_sent_again(alice: ExchangeContactStore, s
 def test_created_items_carry_the_salesforce_id_stamp(alice: ExchangeContactStore) -> None:
     created = alice.write([CreateOp({"GivenName": "Stamped"}, salesforce_id_stamp="003000000000001AAA")])
     assert alice.fetch([created[0].record_id])[0].salesforce_id_stamp == "003000000000001AAA"
+
+
+def test_an_untrusted_certificate_fails_verification(exchange_settings: Settings,
+                                                     exchange_connectors: list[ExchangeConnector]) -> None:
+    from dataclasses import replace
+    connector = ExchangeConnector(replace(exchange_settings("service_account"), ca_file=None))
+    exchange_connectors.append(connector)
+    with pytest.raises(ConnectorError) as caught:
+        connector.check_mailbox_access("alice@acme.example")
+    assert caught.value.kind is ErrorKind.TLS
+
+
+def test_an_expiring_oauth_token_is_renewed(connect: Callable[..., ExchangeConnector], counter: ApiCallCounter) -> None:
+    import datetime as dt
+    connector = connect("oauth_secret")
+    store = connector.contact_store("alice@acme.example")
+    _everything(store)
+    connector._token_expires = dt.datetime.now(dt.timezone.utc)   # as if an hour had passed
+    connector._msal_app().token_cache = type(connector._msal_app().token_cache)()  # msal's cache expired too
+    records, _, _ = _everything(ExchangeContactStore(connector, "alice@acme.example"))
+    assert records and counter.counts()["token"] >= 3

@@ -249,3 +249,13 @@ def test_retries_are_bounded(connector: SalesforceConnector, sandbox: Sandbox, s
         connector.users_by_username(["alice@acme.example"])
     assert caught.value.kind is ErrorKind.RATE_LIMITED and caught.value.retryable
     assert len(sleeps) == 3  # four attempts
+
+
+def test_an_untrusted_certificate_fails_verification_and_is_not_retried(
+        salesforce_settings: Settings, sleeps: list[float], backoff: BackOff) -> None:
+    from dataclasses import replace
+    settings = replace(salesforce_settings("client_credentials"), ca_file=None)   # the system store only
+    with pytest.raises(ConnectorError) as caught:
+        SalesforceConnector(settings, backoff=backoff).login()
+    assert caught.value.kind is ErrorKind.TLS and "caFile" in caught.value.fix
+    assert sleeps == []
