@@ -127,3 +127,33 @@ def local_day(zone: str, day: int) -> dt.date:
 def at(zone: str, day: int, clock: str) -> dt.datetime:
     hours, minutes = (int(x) for x in clock.split(":"))
     return dt.datetime.combine(local_day(zone, day), dt.time(hours, minutes), tzinfo=ZoneInfo(zone))
+
+
+SOAP_ENVELOPE = """<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"
+    xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"
+    xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">
+  <s:Header>
+    <t:RequestServerVersion Version="Exchange2016"/>{impersonation}
+  </s:Header>
+  <s:Body>{body}</s:Body>
+</s:Envelope>"""
+NAMESPACES = {"s": "http://schemas.xmlsoap.org/soap/envelope/",
+              "m": "http://schemas.microsoft.com/exchange/services/2006/messages",
+              "t": "http://schemas.microsoft.com/exchange/services/2006/types"}
+
+
+def soap(sandbox: Sandbox, body: str, impersonate: str | None = "alice@acme.example") -> tuple[int, Any]:
+    """POST one SOAP request as the service account; (HTTP status, parsed response envelope)."""
+    from lxml import etree
+
+    impersonation = ("" if impersonate is None else
+                     "<t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>"
+                     f"{impersonate}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>")
+    creds = sandbox.endpoints()["exchange"]["credentials"]
+    response = verified_session(sandbox).post(
+        sandbox.endpoints()["exchange"]["ewsUrl"],
+        data=SOAP_ENVELOPE.format(impersonation=impersonation, body=body).encode(),
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+        auth=(creds["serviceAccountUsername"], creds["serviceAccountPassword"]))
+    return response.status_code, etree.fromstring(response.content)

@@ -7,7 +7,9 @@ Responses follow the shape exchangelib 5.6 parses: a ``t:ServerVersionInfo`` hea
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -147,3 +149,14 @@ def parse_date(text: str) -> dt.date:
 
 def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+
+
+_last_stamp: list[Any] = [0, ""]
+
+
+def now_stamp() -> str:
+    """The current UTC second as EWS writes it; formatted once per second (100,000-item seeds call this a lot)."""
+    second = int(time.time())
+    if second != _last_stamp[0]:
+        _last_stamp[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))]
+    return str(_last_stamp[1])
