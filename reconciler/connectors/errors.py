@@ -51,6 +51,12 @@ class ConnectorError(Exception):
         return f"ConnectorError({self.kind.value}, {self.message!r}, retryable={self.retryable})"
 
 
+class CursorExpired(ConnectorError):
+    """A change feed cannot resume from this cursor (Salesforce getDeleted reaches 15 days back; an
+    EWS sync state dies with its folder). The caller lists from scratch (``list_changes(None)``)
+    and diffs the full listing against its known pairs to find what was deleted meanwhile."""
+
+
 # -- Salesforce ------------------------------------------------------------------------------------
 
 def salesforce_error_codes(content: Any) -> list[tuple[str, list[str]]]:

@@ -37,7 +37,7 @@ from exchangelib.items.base import ID_ONLY
 
 from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
                           WriteResult)
-from .errors import ConnectorError, ErrorKind, from_token_error, install_log_redaction, translate
+from .errors import ConnectorError, CursorExpired, ErrorKind, from_token_error, install_log_redaction, translate
 from .http import ApiCallCounter, VerifyingEwsAdapter, build_session, counting_ews_calls, install_ews_adapter
 from .retry import BackOff
 from .settings import ExchangeSettings
@@ -345,10 +345,6 @@ class _DeleteItems(DeleteItem):
 
 
 _ITEM_ERROR_KINDS = frozenset({ErrorKind.CONFLICT, ErrorKind.NOT_FOUND, ErrorKind.INVALID_REQUEST})
-
-
-class CursorExpired(ConnectorError):
-    """The sync state is no longer valid (folder recreated, state rejected): list from scratch."""
 
 
 def _encode_cursor(data: Mapping[str, Any]) -> str:

@@ -27,7 +27,7 @@ from simple_salesforce.exceptions import SalesforceExpiredSession
 
 from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
                           WriteResult, WriteStatus)
-from .errors import (ConnectorError, ErrorKind, install_log_redaction, salesforce_error_codes,
+from .errors import (ConnectorError, CursorExpired, ErrorKind, install_log_redaction, salesforce_error_codes,
                      salesforce_record_error, translate)
 from .http import ApiCallCounter, build_session
 from .retry import BackOff
@@ -331,11 +331,6 @@ class SalesforceConnector:
 
 
 # -- the contact record store ----------------------------------------------------------------------
-
-class CursorExpired(ConnectorError):
-    """The change feed cannot resume from this cursor (older than the service keeps changes for):
-    list again from scratch (``list_changes(None)``) and diff the full id list against known pairs."""
-
 
 def _encode_cursor(data: Mapping[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data, sort_keys=True).encode()).decode()

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.connectors.errors import ConnectorError, ErrorKind
+from reconciler.connectors.errors import ConnectorError, CursorExpired, ErrorKind
 from reconciler.connectors.http import ApiCallCounter
 from reconciler.connectors.retry import BackOff
-from reconciler.connectors.salesforce import CursorExpired, SalesforceConnector, SalesforceContactStore
+from reconciler.connectors.salesforce import SalesforceConnector, SalesforceContactStore
 from reconciler.connectors.settings import SalesforceSettings
 from reconciler.sandbox.faults import FaultRule
 from reconciler.sandbox.server import Sandbox
