@@ -1,0 +1,363 @@
+"""Apply of a plan's record section: batched conditional writes, per-batch commits, per-user status.
+
+Per user and object the actions run in chunks that fit both sides' ``max_batch`` (200 Salesforce,
+100 EWS); each chunk is one Salesforce write, one EWS write, and one ``commit_batch`` of the pairs
+and tombstones it produced. The cursors the plan's listings reached are committed only after the
+last chunk, and only when nothing failed: a run that dies (or a record that fails) leaves the old
+cursors, so the next cycle lists the same window again and finds what was already done through its
+pairs, version tokens and stamps.
+
+Idempotence across a crash:
+
+* An Exchange item is always created with the Salesforce Id stamp, and the sync core matches stamps
+  before it creates anything: an item created by a run that died before committing its pair is
+  paired on the next run, not created twice.
+* A Salesforce contact created from an Exchange item gets its id stamped on that item in the same
+  chunk (one batched EWS update), before the pair is committed. Right before creating in Salesforce,
+  the records created or changed there since the plan are listed and matched against the contacts
+  about to be created (the object type's keys: email, then first + last name); a match defers the
+  create to the next cycle, which pairs them.
+* What remains: a crash after Salesforce created contacts but before their ids were stamped leaves
+  unstamped twins that the next cycle pairs by email or name, unless that key is missing or not
+  unique (then it reports them as ambiguous instead of pairing), or someone edits both keys of the
+  new contact before the next cycle. A request whose answer is lost in transit and then retried by a
+  connector can create twice on the service itself (neither API offers idempotent creates here).
+
+A record changed since the plan answers ``conflict`` and is deferred to the next cycle, never
+overwritten. One user's failure never stops the others; users run concurrently.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+from reconciler.config import ConfigSet
+from reconciler.connectors.errors import ConnectorError
+from reconciler.plan.records import UserRecordPlan, UserSyncStatus
+from reconciler.state import CycleOutcome, PairConflict, StateStore, UnknownUser
+from reconciler.sync import (CONTACT, Action, ActionKind, CreateOp, DeleteOp, Outcome, PairUpdate, Side,
+                             SyncPolicy, UpdateOp, WriteResult, WriteStatus, apply_results)
+
+from .records import (CONTACT_OBJECT, DEFAULT_PARALLEL, ContactStores, Progress, _silent, contact_policy,
+                      contact_stores, list_side, pair_from_record, pair_to_record, tombstone_to_record)
+from .runtime import Runtime
+
+_DIRECTION_OF_TARGET = {Side.EXCHANGE: "salesforce_to_exchange", Side.SALESFORCE: "exchange_to_salesforce"}
+_VERB = {CreateOp: "created", UpdateOp: "updated", DeleteOp: "deleted"}
+
+
+@dataclass
+class UserApplyResult:
+    """How one user's cycle ended. ``counts`` per direction (``salesforce_to_exchange`` counts writes
+    into Exchange), e.g. ``{"created": 3, "deferred": 1}``."""
+
+    user: str
+    object: str
+    state: str
+    error: str | None = None
+    counts: dict[str, Counter[str]] = field(default_factory=lambda: {d: Counter() for d in _DIRECTION_OF_TARGET.values()})
+    written: int = 0
+    deferred: list[str] = field(default_factory=list)
+
+    def count(self, side: Side, what: str, n: int = 1) -> None:
+        self.counts[_DIRECTION_OF_TARGET[side]][what] += n
+
+
+@dataclass
+class RecordApplyOutcome:
+    results: list[UserApplyResult]
+
+    @property
+    def written(self) -> int:
+        return sum(result.written for result in self.results)
+
+    @property
+    def errors(self) -> list[UserApplyResult]:
+        return [result for result in self.results if result.state == "error"]
+
+
+def _chunks(actions: Sequence[Action], stamps: bool, salesforce_max: int, exchange_max: int) -> Iterator[list[Action]]:
+    """Consecutive actions whose writes fit one batch per side. A Salesforce create also takes an
+    Exchange slot when its id is stamped on the Exchange item in the same chunk."""
+    chunk: list[Action] = []
+    salesforce = exchange = 0
+    for action in actions:
+        needs_salesforce = int(action.salesforce_write is not None)
+        needs_exchange = int(action.exchange_write is not None) + int(
+            stamps and isinstance(action.salesforce_write, CreateOp) and bool(action.exchange_id))
+        if chunk and (salesforce + needs_salesforce > salesforce_max or exchange + needs_exchange > exchange_max):
+            yield chunk
+            chunk, salesforce, exchange = [], 0, 0
+        chunk.append(action)
+        salesforce += needs_salesforce
+        exchange += needs_exchange
+    if chunk:
+        yield chunk
+
+
+def _write(store_side: ContactStores, side: Side, ops: Sequence[object]) -> list[WriteResult]:
+    """One batch on one side; a batch that fails as a whole fails each of its ops."""
+    if not ops:
+        return []
+    store = store_side.salesforce if side is Side.SALESFORCE else store_side.exchange
+    try:
+        return store.write(ops)  # type: ignore[arg-type]
+    except ConnectorError as error:
+        return [WriteResult.failed(str(error), retryable=error.retryable)] * len(ops)
+
+
+class _UserRun:
+    """Executes one user's entry."""
+
+    def __init__(self, entry: UserRecordPlan, policy: SyncPolicy, stores: ContactStores, store: StateStore,
+                 on_written: Callable[[int], None]) -> None:
+        self.entry = entry
+        self.policy = policy
+        self.stores = stores
+        self.store = store
+        self.on_written = on_written
+        self.result = UserApplyResult(entry.user, entry.object, "in_sync")
+        self.failures: list[str] = []
+        self.cursors_final = entry.cursors_final
+        self.stamps = policy.direction.writes(Side.EXCHANGE)
+
+    def run(self) -> UserApplyResult:
+        actions = self._without_salesforce_twins(list(self.entry.actions))
+        for chunk in _chunks(actions, self.stamps, self.stores.salesforce.max_batch, self.stores.exchange.max_batch):
+            self._run_chunk(chunk)
+        self._finish()
+        return self.result
+
+    def _without_salesforce_twins(self, actions: list[Action]) -> list[Action]:
+        """Defer creates in Salesforce whose contact appeared there since the plan (the matching step
+        right before creating: a run that died after creating, or a person who was quicker)."""
+        creates = [a for a in actions if a.kind is ActionKind.CREATE_SALESFORCE]
+        since = self.entry.next_cursors.get(Side.SALESFORCE.value)
+        if not creates or since is None:
+            return actions
+        fresh = list_side(self.stores.salesforce, since)
+        if fresh.error is not None:
+            twins = {id(a) for a in creates}
+            reason = f"could not check Salesforce for contacts created since the plan ({fresh.error})"
+        else:
+            paired = {pair.salesforce_id for pair in map(pair_from_record, self.store.pairs(self.entry.user, CONTACT_OBJECT))}
+            mapping = self.policy.mapping
+            candidates = [mapping.canonical(Side.SALESFORCE, r.fields) for r in fresh.snapshot.records if r.id not in paired]
+            twins = set()
+            for action in creates:
+                assert isinstance(action.salesforce_write, CreateOp)
+                mine = mapping.canonical(Side.SALESFORCE, action.salesforce_write.fields)
+                for rule in CONTACT.match_rules:
+                    key = rule.key(mine)
+                    if key is not None and any(rule.key(c) == key and rule.compatible(c, mine) for c in candidates):
+                        twins.add(id(action))
+                        break
+            reason = "a matching Salesforce contact appeared since the plan; the next cycle pairs them"
+        if twins:
+            self.cursors_final = False
+        return [replace(a, kind=ActionKind.DEFER, reason=reason, salesforce_write=None, next_pair=None, changes=())
+                if id(a) in twins else a for a in actions]
+
+    def _run_chunk(self, chunk: list[Action]) -> None:
+        results: list[dict[Side, WriteResult]] = [{} for _ in chunk]
+        salesforce_ops = [(i, self._owned(a.salesforce_write)) for i, a in enumerate(chunk)
+                          if a.salesforce_write is not None]
+        for (i, _), answer in zip(salesforce_ops, _write(self.stores, Side.SALESFORCE,
+                                                         [op for _, op in salesforce_ops])):
+            results[i][Side.SALESFORCE] = answer
+        exchange_ops: list[tuple[int, object]] = []
+        stamp_ops: list[tuple[int, UpdateOp]] = []
+        for i, action in enumerate(chunk):
+            salesforce_answer = results[i].get(Side.SALESFORCE)
+            if action.exchange_write is not None:
+                if salesforce_answer is not None and salesforce_answer.status is not WriteStatus.OK:
+                    # Half an action is never written: the other half waits with it for the next cycle.
+                    results[i][Side.EXCHANGE] = WriteResult.conflict("not written: its Salesforce half was not")
+                else:
+                    exchange_ops.append((i, action.exchange_write))
+            if (self.stamps and isinstance(action.salesforce_write, CreateOp) and action.exchange_id
+                    and salesforce_answer is not None and salesforce_answer.status is WriteStatus.OK
+                    and action.next_pair is not None):
+                stamp_ops.append((i, UpdateOp(action.exchange_id, action.next_pair.exchange_version, {},
+                                              salesforce_id_stamp=salesforce_answer.record_id)))
+        answers = _write(self.stores, Side.EXCHANGE, [op for _, op in exchange_ops + stamp_ops])
+        for (i, _), answer in zip(exchange_ops, answers):
+            results[i][Side.EXCHANGE] = answer
+        stamped = dict(zip((i for i, _ in stamp_ops), answers[len(exchange_ops):]))
+
+        updates: list[PairUpdate] = []
+        for i, action in enumerate(chunk):
+            update = apply_results(action, results[i])
+            stamp = stamped.get(i)
+            if update.outcome is Outcome.APPLIED and update.store is not None and stamp is not None:
+                if stamp.status is WriteStatus.OK and stamp.version:
+                    update = replace(update, store=replace(update.store, exchange_version=stamp.version))
+                else:
+                    self.cursors_final = False   # re-list the item: the next cycle writes the stamp
+            self._tally(action, update)
+            updates.append(update)
+        self._commit(updates)
+
+    def _owned(self, op: object) -> object:
+        """A contact created in Salesforce from the user's mailbox belongs to that user: created
+        by the integration user it would leave the user's data set (scope owned) at once."""
+        if isinstance(op, CreateOp):
+            return replace(op, fields={**op.fields, "OwnerId": self.entry.salesforce_user_id})
+        return op
+
+    def _tally(self, action: Action, update: PairUpdate) -> None:
+        result = self.result
+        if update.outcome is Outcome.FAILED:
+            self.failures.append(f"{action.kind.value} {action.salesforce_id or action.exchange_id or ''}: {update.message}")
+            for side in action.writes:
+                result.count(side, "failed")
+            return
+        if update.outcome is Outcome.DEFERRED:
+            result.deferred.append(f"{action.kind.value} {action.salesforce_id or action.exchange_id or ''}: {update.message}")
+            for side in action.writes:
+                result.count(side, "deferred")
+            return
+        if action.kind is ActionKind.DEFER:
+            for side in Side:
+                result.count(side, "deferred")
+        elif action.kind in (ActionKind.SKIP, ActionKind.AMBIGUOUS):
+            for side in Side:
+                result.count(side, "skipped" if action.kind is ActionKind.SKIP else "ambiguous")
+        elif action.kind is ActionKind.UNLINK:
+            for side in Side:
+                result.count(side, "unlinked")
+        elif action.kind is ActionKind.PAIR:
+            for side in Side:
+                result.count(side, "paired")
+        for side, op in action.writes.items():
+            result.count(side, _VERB[type(op)])
+        result.written += len(action.writes)
+        self.on_written(len(action.writes))
+
+    def _commit(self, updates: Sequence[PairUpdate], cursors: Mapping[str, str] | None = None) -> None:
+        applied = [u for u in updates if u.outcome is Outcome.APPLIED]
+        removes = [u.remove.salesforce_id for u in applied if u.remove is not None]
+        stores = [pair_to_record(u.store) for u in applied if u.store is not None]
+        tombstones = [tombstone_to_record(t) for u in applied for t in u.tombstones]
+        if not (removes or stores or tombstones or cursors):
+            return
+        try:
+            self.store.commit_batch(self.entry.user, CONTACT_OBJECT, stores, removes, tombstones,
+                                    dict(cursors) if cursors else None)  # type: ignore[arg-type]
+        except PairConflict as error:
+            self.failures.append(str(error))
+
+    def _finish(self) -> None:
+        entry = self.entry
+        if entry.listing_errors:
+            self.failures.extend(entry.listing_errors)
+        final = self.cursors_final and not self.failures
+        self._commit(entry.bookkeeping, entry.next_cursors if final else None)
+        first = all(cursor is None for cursor in entry.start_cursors.values())
+        if self.failures:
+            self.result.state = "error"
+            self.result.error = "; ".join(self.failures)
+        elif not final:
+            self.result.state = "pending_initial_sync" if first else "in_sync"
+        else:
+            self.result.state = "initial_sync_completed" if first else "in_sync"
+
+
+def _directions(entry: UserRecordPlan) -> list[str]:
+    direction = entry.direction or "both"
+    if direction == "both":
+        return list(_DIRECTION_OF_TARGET.values())
+    return [direction] if direction != "none" else []
+
+
+def _record_status(store: StateStore, entry: UserRecordPlan, result: UserApplyResult) -> None:
+    """Per-user status in the state; users only a Salesforce profile reaches have no row to hold it."""
+    directions = _directions(entry) or list(_DIRECTION_OF_TARGET.values())
+    finished = datetime.now(timezone.utc)
+    try:
+        for direction in directions:
+            store.record_cycle(entry.user, CONTACT_OBJECT, CycleOutcome(
+                direction=direction, state=result.state, counts=dict(result.counts[direction]),  # type: ignore[arg-type]
+                error=result.error, finished_at=finished))
+    except UnknownUser:
+        pass
+
+
+def _stale_cursors(entry: UserRecordPlan, store: StateStore) -> str | None:
+    """Another run synced this user since the plan was made: its cursors moved."""
+    if entry.reset:
+        return None
+    for side, planned in entry.start_cursors.items():
+        if store.cursor(entry.user, CONTACT_OBJECT, side) != planned:  # type: ignore[arg-type]
+            return "another sync of this user ran since the plan was made; plan again"
+    return None
+
+
+def apply_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime, store: StateStore, *,
+               allow_mass_changes: bool, on_written: Callable[[int], None] = lambda n: None) -> UserApplyResult:
+    """Carry out one user's entry and record the user's status."""
+    if entry.status == UserSyncStatus.SKIPPED:
+        result = UserApplyResult(entry.user, entry.object, "disabled", error=f"skipped: {entry.reason}")
+        try:
+            store.set_link(entry.user, linked=False)
+        except UnknownUser:
+            pass
+    elif entry.status == UserSyncStatus.ERROR:
+        result = UserApplyResult(entry.user, entry.object, "error", error=entry.reason)
+    elif entry.violations and not allow_mass_changes:
+        messages = "; ".join(v.message for v in entry.violations)
+        result = UserApplyResult(entry.user, entry.object, "error",
+                                 error=f"stopped by a guard: {messages} (apply with --allow-mass-changes to override)")
+    elif (stale := _stale_cursors(entry, store)) is not None:
+        result = UserApplyResult(entry.user, entry.object, "error", error=stale)
+    else:
+        configuration = config.configurations[entry.configuration or ""]
+        assert entry.salesforce_user_id is not None and entry.mailbox is not None
+        try:
+            policy = contact_policy(configuration)
+            stores = contact_stores(runtime, configuration, policy, entry.salesforce_user_id, entry.mailbox)
+            if entry.reset:
+                store.reset_user(entry.user)
+            try:
+                store.set_link(entry.user, linked=True, mailbox=entry.mailbox)
+            except UnknownUser:
+                pass
+            result = _UserRun(entry, policy, stores, store, on_written).run()
+        except ConnectorError as error:
+            result = UserApplyResult(entry.user, entry.object, "error", error=str(error))
+    _record_status(store, entry, result)
+    return result
+
+
+def apply_records(entries: Sequence[UserRecordPlan], config: ConfigSet, runtime: Runtime, store: StateStore, *,
+                  allow_mass_changes: bool = False, parallel: int = DEFAULT_PARALLEL,
+                  progress: Progress = _silent) -> RecordApplyOutcome:
+    """Apply every user's entry, ``parallel`` users at a time; progress lines go to ``progress``."""
+    total = len(entries)
+    lock = threading.Lock()
+    done = 0
+    written = 0
+
+    def on_written(n: int) -> None:
+        nonlocal written
+        with lock:
+            written += n
+
+    def run(entry: UserRecordPlan) -> UserApplyResult:
+        nonlocal done
+        result = apply_user(entry, config, runtime, store, allow_mass_changes=allow_mass_changes,
+                            on_written=on_written)
+        with lock:
+            done += 1
+            progress(f"[{done}/{total} users] {entry.user}: {result.state.replace('_', ' ')}, "
+                     f"{written} records written in all")
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="apply") as pool:
+        results = list(pool.map(run, entries))
+    return RecordApplyOutcome(results)

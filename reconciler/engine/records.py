@@ -1,0 +1,326 @@
+"""Record plans: per user and object, refresh both sides, ask the sync core, run the guards.
+
+A record plan changes nothing anywhere: the listings start from the stored cursors (a full listing
+on the first sync or after a Reset Sync), the Exchange folder is looked up but never created, and
+the cursors the listings reach travel in the plan, to be committed by apply once the user's actions
+are done. Users are planned concurrently, each worker thread with connectors of its own.
+
+Only contacts sync so far: the sync core has no event object type yet, so an events direction in a
+configuration is reported, not acted upon.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+from reconciler.config import ConfigSet, SyncConfiguration
+from reconciler.connectors.errors import ConnectorError
+from reconciler.connectors.exchange import CursorExpired as ExchangeCursorExpired
+from reconciler.connectors.salesforce import CursorExpired as SalesforceCursorExpired
+from reconciler.plan.records import UserRecordPlan, UserSyncStatus
+from reconciler.state import PairRecord, StateStore, TombstoneRecord
+from reconciler.sync import (CONTACT, OVER_LIMIT, ActionKind, ConflictPolicy, Decisions, DeletePolicies, DeletePolicy, Direction, FieldKind,
+                             FieldOverride, Guard, GuardViolation, Limits, MappingError, Pair, RecordStore, Side, SideSnapshot,
+                             SourceRecord, SyncPolicy, Tombstone, build_mapping, cycle_violations, decide)
+
+from .roster import RosterEntry, build_roster, directory_lookup
+from .runtime import Runtime
+
+CONTACT_OBJECT = "contact"
+DEFAULT_PARALLEL = 4
+Progress = Callable[[str], None]
+
+
+def _silent(message: str) -> None:
+    """The default progress sink: library callers that want no output pass nothing."""
+
+
+# -- configuration -> sync core -----------------------------------------------------------------------
+
+def contact_policy(configuration: SyncConfiguration) -> SyncPolicy:
+    """The sync core's policy for a configuration's contacts (raises MappingError on a bad override)."""
+    settings = configuration.contacts
+    overrides = [FieldOverride(m.salesforce_field, m.exchange_field, Direction(m.direction))
+                 for m in settings.field_mappings]
+    limits = configuration.limits
+    return SyncPolicy(
+        mapping=build_mapping(CONTACT, overrides, Direction(settings.direction)),
+        conflict=ConflictPolicy(settings.conflict_policy),
+        deletes=DeletePolicies(DeletePolicy(settings.deletes.salesforce_to_exchange),
+                               DeletePolicy(settings.deletes.exchange_to_salesforce)),
+        limits=Limits(limits.records_per_user, limits.max_changes, limits.max_deletes),
+    )
+
+
+@dataclass(frozen=True)
+class ContactStores:
+    salesforce: RecordStore
+    exchange: RecordStore
+
+
+def contact_stores(runtime: Runtime, configuration: SyncConfiguration, policy: SyncPolicy, owner_id: str,
+                   mailbox: str) -> ContactStores:
+    """This thread's record stores of one user's contacts: the configuration's data set in
+    Salesforce (reading exactly the mapped fields) and the mailbox's Salesforce_Sync folder."""
+    mapping = policy.mapping
+    fields = sorted({f.name_on(Side.SALESFORCE) for f in mapping.fields}
+                    | {f.name_on(Side.SALESFORCE, for_write=True) for f in mapping.fields})
+    data_set = configuration.contacts.data_set
+    filters = [{"field": rule.field, "operator": rule.operator,
+                "value": list(rule.value) if isinstance(rule.value, tuple) else rule.value}
+               for rule in data_set.filter]
+    salesforce = runtime.salesforce(configuration.salesforce_connection).contact_store(
+        owner_id, data_set.scope, filters, fields)
+    exchange = runtime.exchange(configuration.exchange_connection).contact_store(mailbox)
+    return ContactStores(salesforce, exchange)
+
+
+# -- state rows <-> sync core values --------------------------------------------------------------------
+
+def pair_from_record(record: PairRecord) -> Pair:
+    """A stored pair. The store keeps no "stamped" flag: apply stamps an Exchange item before it
+    commits its pair, and an item whose stamp write failed is listed again (its cursor is not
+    moved), where ``decide`` sees the missing stamp and writes it. ``""`` hashes mean "not known"."""
+    return Pair(record.salesforce_id, record.exchange_id, record.salesforce_version, record.exchange_version,
+                record.salesforce_hash or None, record.exchange_hash or None, dict(record.base))
+
+
+def pair_to_record(pair: Pair) -> PairRecord:
+    return PairRecord(pair.salesforce_id, pair.exchange_id, pair.salesforce_version, pair.exchange_version,
+                      pair.salesforce_hash or "", pair.exchange_hash or "", dict(pair.base))
+
+
+def tombstone_from_record(record: TombstoneRecord) -> Tombstone:
+    return Tombstone(Side(record.side), record.record_id, record.reason, record.deleted_at)
+
+
+def tombstone_to_record(tombstone: Tombstone) -> TombstoneRecord:
+    return TombstoneRecord(side=tombstone.side.value, record_id=tombstone.record_id,  # type: ignore[arg-type]
+                           reason=tombstone.reason[:500], deleted_at=tombstone.at)
+
+
+# -- listing -----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Listing:
+    """One side's records this cycle. ``cursor`` is where the next cycle resumes (None when the
+    listing did not complete); ``error`` says why it did not."""
+
+    snapshot: SideSnapshot
+    cursor: str | None
+    error: str | None
+
+
+def list_side(store: RecordStore, cursor: str | None) -> Listing:
+    """Page through the change feed from ``cursor`` (a full listing when None). A cursor the service
+    no longer honours restarts as a full listing, whose absent paired records then count as gone."""
+    records: dict[str, SourceRecord] = {}
+    deleted: set[str] = set()
+    departed: set[str] = set()
+    full = cursor is None
+    current = cursor
+    try:
+        while True:
+            try:
+                page = store.list_changes(current)
+            except (SalesforceCursorExpired, ExchangeCursorExpired):
+                if full:
+                    raise
+                records.clear(), deleted.clear(), departed.clear()
+                full, current = True, None
+                continue
+            for record in page.records:
+                records[record.id] = record
+                deleted.discard(record.id)
+                departed.discard(record.id)
+            for record_id in page.deleted_ids:
+                records.pop(record_id, None)
+                deleted.add(record_id)
+            for record_id in page.departed_ids:
+                records.pop(record_id, None)
+                departed.add(record_id)
+            current = page.cursor
+            if page.complete:
+                return Listing(SideSnapshot.of(records.values(), deleted=deleted, departed=departed, full=full),
+                               current, None)
+    except ConnectorError as error:
+        return Listing(SideSnapshot.of(records.values(), deleted=deleted, departed=departed, full=False),
+                       None, str(error))
+
+
+def _with_stamped_records(salesforce: Listing, exchange: Listing, stores: ContactStores, pairs: Sequence[Pair],
+                          tombstones: Sequence[Tombstone], owner_id: str, scope: str) -> Listing:
+    """An incremental Salesforce listing plus the Salesforce records named by the stamps of unpaired
+    Exchange items: an item created (stamped) by a run that died before committing its pair is
+    paired by the stamp instead of being created again."""
+    if salesforce.snapshot.full or salesforce.error is not None:
+        return salesforce
+    known = {p.salesforce_id for p in pairs} | {r.id for r in salesforce.snapshot.records}
+    known |= {t.record_id for t in tombstones if t.side is Side.SALESFORCE}
+    paired_exchange = {p.exchange_id for p in pairs}
+    wanted = sorted({r.salesforce_id_stamp for r in exchange.snapshot.records
+                     if r.salesforce_id_stamp and r.id not in paired_exchange and r.salesforce_id_stamp not in known})
+    if not wanted:
+        return salesforce
+    try:
+        fetched = stores.salesforce.fetch(wanted)
+    except ConnectorError as error:
+        return Listing(salesforce.snapshot, None, str(error))
+    in_scope = [r for r in fetched if scope != "owned" or r.fields.get("OwnerId") in (None, owner_id)]
+    snapshot = salesforce.snapshot
+    return Listing(SideSnapshot(snapshot.records + tuple(in_scope), snapshot.deleted_ids, snapshot.departed_ids,
+                                snapshot.full), salesforce.cursor, None)
+
+
+def _account_lookups(policy: SyncPolicy, exchange: SideSnapshot, runtime: Runtime,
+                     configuration: SyncConfiguration) -> dict[str, dict[str, list[str]]]:
+    """Account ids by name for the company names Exchange shows, when a company may be written
+    into Salesforce (one query; none when no Exchange contact changed)."""
+    if not policy.direction.writes(Side.SALESFORCE):
+        return {}
+    lookups: dict[str, dict[str, list[str]]] = {}
+    for mapped in policy.mapping.fields:
+        if mapped.kind is not FieldKind.LOOKUP or not mapped.lookup_object:
+            continue
+        names = sorted({str(r.fields[mapped.exchange_field]) for r in exchange.records
+                        if r.fields.get(mapped.exchange_field)})
+        if not names or mapped.lookup_object != "Account":
+            continue
+        found = runtime.salesforce(configuration.salesforce_connection).accounts_by_name(names)
+        lookups[mapped.lookup_object] = {name: [account_id] if account_id else [] for name, account_id in found.items()}
+    return lookups
+
+
+_CREATES_IN = {Side.SALESFORCE: ActionKind.CREATE_SALESFORCE, Side.EXCHANGE: ActionKind.CREATE_EXCHANGE}
+
+
+def _decide(policy: SyncPolicy, runtime: Runtime, configuration: SyncConfiguration, stores: ContactStores,
+            pairs: Sequence[Pair], tombstones: Sequence[Tombstone], salesforce: Listing, exchange: Listing,
+            owner_id: str, scope: str, now: datetime) -> tuple[Listing, Listing, Decisions] | str:
+    """Stamped records, account look-ups, then the sync core; a connector failure comes back as its message."""
+    salesforce = _with_stamped_records(salesforce, exchange, stores, pairs, tombstones, owner_id, scope)
+    try:
+        lookups = _account_lookups(policy, exchange.snapshot, runtime, configuration)
+    except ConnectorError as error:
+        return str(error)
+    errors = salesforce.error is not None or exchange.error is not None
+    decisions = decide(policy, pairs, salesforce.snapshot, exchange.snapshot, tombstones, lookups=lookups,
+                       listing_errors=errors, now=now)
+    return salesforce, exchange, decisions
+
+
+# -- one user --------------------------------------------------------------------------------------------
+
+def plan_user_contacts(runtime: Runtime, store: StateStore, entry: RosterEntry, reset: bool,
+                       now: datetime) -> UserRecordPlan:
+    """The contact plan of one user (never raises for a connector failure: that is the entry's status)."""
+    base = dict(user=entry.name, object=CONTACT_OBJECT,
+                configuration=entry.configuration.name if entry.configuration else None, mailbox=entry.mailbox)
+    if entry.skip_reason is not None or entry.configuration is None or entry.salesforce_user is None:
+        return UserRecordPlan(status=UserSyncStatus.SKIPPED, reason=entry.skip_reason or "not assigned", **base)
+    configuration = entry.configuration
+    if configuration.contacts.direction == "none":
+        return UserRecordPlan(status=UserSyncStatus.SKIPPED, reason="contacts do not sync (direction: none)", **base)
+    assert entry.mailbox is not None
+    try:
+        policy = contact_policy(configuration)
+    except MappingError as error:
+        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=f"field mapping: {error}", **base)
+    owner_id = entry.salesforce_user.id
+    try:
+        if runtime.exchange(configuration.exchange_connection).resolve_mailbox(entry.mailbox) is None:
+            return UserRecordPlan(status=UserSyncStatus.SKIPPED,
+                                  reason=f"no mailbox {entry.mailbox} in Exchange (ResolveNames found nothing)", **base)
+        stores = contact_stores(runtime, configuration, policy, owner_id, entry.mailbox)
+    except ConnectorError as error:
+        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
+
+    pairs = [] if reset else [pair_from_record(r) for r in store.pairs(entry.name, CONTACT_OBJECT)]
+    tombstones = [tombstone_from_record(r) for r in store.tombstones(entry.name, CONTACT_OBJECT)]
+    start = {side: (None if reset else store.cursor(entry.name, CONTACT_OBJECT, side.value)) for side in Side}
+    exchange = list_side(stores.exchange, start[Side.EXCHANGE])
+    salesforce = list_side(stores.salesforce, start[Side.SALESFORCE])
+    scope = configuration.contacts.data_set.scope
+    decided = _decide(policy, runtime, configuration, stores, pairs, tombstones, salesforce, exchange, owner_id,
+                      scope, now)
+    if isinstance(decided, str):
+        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=decided, **base)
+    salesforce, exchange, decisions = decided
+    relist = {side: listing for side, listing in ((Side.SALESFORCE, salesforce), (Side.EXCHANGE, exchange))
+              if not listing.snapshot.full and listing.error is None
+              and any(a.kind is _CREATES_IN[side] for a in decisions.actions)}
+    if relist:
+        # An incremental listing shows only what changed: an unchanged, unpaired twin on the side
+        # about to receive a create (a record left ambiguous, a window read twice) is invisible
+        # there. Creating is rare, so that side is listed in full and the cycle decided again.
+        salesforce = list_side(stores.salesforce, None) if Side.SALESFORCE in relist else salesforce
+        exchange = list_side(stores.exchange, None) if Side.EXCHANGE in relist else exchange
+        decided = _decide(policy, runtime, configuration, stores, pairs, tombstones, salesforce, exchange,
+                          owner_id, scope, now)
+        if isinstance(decided, str):
+            return UserRecordPlan(status=UserSyncStatus.ERROR, reason=decided, **base)
+        salesforce, exchange, decisions = decided
+    errors = tuple(f"{side.value}: {listing.error}" for side, listing in
+                   ((Side.SALESFORCE, salesforce), (Side.EXCHANGE, exchange)) if listing.error)
+    waiting = any(a.reason == OVER_LIMIT for a in decisions.actions)
+    next_cursors = {side.value: listing.cursor for side, listing in
+                    ((Side.SALESFORCE, salesforce), (Side.EXCHANGE, exchange)) if listing.cursor is not None}
+    return UserRecordPlan(
+        status=UserSyncStatus.PLANNED, reason="; ".join(errors), direction=configuration.contacts.direction,
+        salesforce_user_id=owner_id, reset=reset,
+        start_cursors={side.value: cursor for side, cursor in start.items()},
+        next_cursors=next_cursors, cursors_final=not errors and not waiting and len(next_cursors) == 2,
+        listing_errors=errors, actions=decisions.actions, bookkeeping=decisions.bookkeeping,
+        halt=decisions.halt, **base,
+    )
+
+
+def _with_guards(entries: list[UserRecordPlan], config: ConfigSet) -> list[UserRecordPlan]:
+    """Attach each configuration's mass-change violations (counted across its users) to the
+    entries of the users they name."""
+    by_configuration: dict[str, dict[str, list[Decisions]]] = defaultdict(dict)
+    for entry in entries:
+        if entry.status == UserSyncStatus.PLANNED and entry.configuration:
+            by_configuration[entry.configuration][entry.user] = [
+                Decisions(entry.object, entry.actions, entry.bookkeeping, entry.halt)]
+    guards: dict[str, list[GuardViolation]] = defaultdict(list)
+    for name, decisions in by_configuration.items():
+        limits = contact_policy(config.configurations[name]).limits
+        for violation in cycle_violations(decisions, limits):
+            if violation.guard is Guard.EMPTY_SIDE:
+                continue   # already the user's own ``halt``
+            for user in violation.users:
+                guards[user].append(violation)
+    return [replace(entry, guards=tuple(guards[entry.user])) if guards.get(entry.user) else entry
+            for entry in entries]
+
+
+def completed_resets(store: StateStore) -> dict[str, int]:
+    """Per user the Reset Sync generation already carried out."""
+    return {status.user: status.reset_completed_generation for status in store.user_statuses()}
+
+
+def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, parallel: int = DEFAULT_PARALLEL,
+                 progress: Progress = _silent, users: Iterable[str] | None = None) -> list[UserRecordPlan]:
+    """The record section of a plan: every user some active configuration reaches (and every declared
+    user), planned concurrently, ``users`` restricting it to those names."""
+    if not any(c.active for c in config.configurations.values()):
+        return []
+    roster = build_roster(config, directory_lookup(config, runtime))
+    if users is not None:
+        wanted = set(users)
+        roster = [entry for entry in roster if entry.name in wanted]
+    done = completed_resets(store)
+    now = datetime.now(timezone.utc)
+    progress(f"Refreshing {len(roster)} user{'s' if len(roster) != 1 else ''}...")
+
+    def plan_one(entry: RosterEntry) -> UserRecordPlan:
+        return plan_user_contacts(runtime, store, entry, entry.reset_generation > done.get(entry.name, 0), now)
+
+    with ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="plan") as pool:
+        entries = list(pool.map(plan_one, roster))
+    return _with_guards(entries, config)
