@@ -4,6 +4,7 @@ anywhere, by any code path that resolves secrets, shows up here."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from click.testing import CliRunner
 
 from reconciler.cli import cli
 from reconciler.state import StateStore
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "configs"
 
 
 def secret_references(value: Any) -> list[dict[str, str]]:
@@ -56,7 +59,10 @@ def dump_database(url: str) -> str:
         engine.dispose()
 
 
-def test_secret_values_appear_nowhere(config_dir: Path, state_url: str, monkeypatch: pytest.MonkeyPatch):
+@pytest.mark.parametrize("example", sorted(p.name for p in EXAMPLES.iterdir() if p.name != "broken"))
+def test_secret_values_appear_nowhere(example: str, tmp_path: Path, state_url: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    config_dir = Path(shutil.copytree(EXAMPLES / example, tmp_path / "config"))
     marker = f"SECRET-MARKER-{uuid.uuid4().hex}"
     assert plant_markers(config_dir, marker, monkeypatch) > 0
     runner = CliRunner()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -183,3 +184,15 @@ def test_of_two_racing_applies_exactly_one_wins(config_dir: Path, store: StateSt
 
     assert sorted(result is None for result in results) == [False, True]
     assert store.meta().serial == 1 and len(store.audit_log()) == 1 and store.current_lock() is None
+
+
+def test_the_audit_entry_names_the_commit_of_a_git_work_tree(config_dir: Path, store: StateStore):
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(config_dir), *args], check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "--allow-empty", "-m", "config")
+    plan, _ = build_config_plan(config_dir, store)
+    apply_plan(plan, store, config_dir, actor="ci-bot")
+    assert store.audit_log()[0].git_commit == git("rev-parse", "HEAD")
