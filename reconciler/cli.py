@@ -22,7 +22,10 @@ import click
 from reconciler import __version__
 from reconciler.config import Diagnostic, UnknownUserError, explain_user, load_config
 from reconciler.engine import (ApplyOutcome, InvalidConfiguration, PartialTarget, StalePlan, StatusReport,
-                               apply_plan, build_config_plan, config_root, load_valid_config, state_status)
+                               config_root, load_valid_config, state_status)
+from reconciler.engine.checks import check_connections
+from reconciler.engine.cycle import CycleOutcome, apply_cycle, plan_cycle, plan_has_changes
+from reconciler.engine.records import DEFAULT_PARALLEL
 from reconciler.plan import Plan, PlanFormatError, TargetingError, render_markdown, render_text
 from reconciler.sandbox.serve import serve_forever
 from reconciler.state import STATE_ENV_VAR, PlanAlreadyApplied, StateError, StateStore, current_actor, resolve_state_url
@@ -146,6 +149,11 @@ def state_option(function: Callable[..., Any]) -> Callable[..., Any]:
                              "default <config dir>/.reconciler/state.db).")(function)
 
 
+def parallel_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--parallel", type=click.IntRange(1, 64), default=DEFAULT_PARALLEL, show_default=True,
+                        help="Users synced at the same time.")(function)
+
+
 def format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return click.option("--format", "output_format", type=click.Choice(choices), default="text", show_default=True,
                         help="Output format.")
@@ -248,13 +256,19 @@ def validate(config_path: Path, output_format: str) -> int:
               help="Plan only resources matching ADDRESS (Kind/name, globs allowed: User/*). Repeatable.")
 @click.option("--exclude", "excludes", multiple=True, metavar="ADDRESS",
               help="Leave out resources matching ADDRESS. Repeatable.")
+@click.option("--refresh", type=click.BOOL, default=None, metavar="BOOL",
+              help="List Salesforce and the mailboxes to plan record changes (default: true when a configuration "
+                   "is active); --refresh=false plans configuration only, without any connector call.")
+@parallel_option
 @no_color_option
 def plan(config_path: Path, state_url: str | None, output_format: str, out_file: Path | None,
-         detailed_exitcode: bool, targets: tuple[str, ...], excludes: tuple[str, ...], no_color: bool) -> int:
+         detailed_exitcode: bool, targets: tuple[str, ...], excludes: tuple[str, ...], refresh: bool | None,
+         parallel: int, no_color: bool) -> int:
     """Show what apply would change: configuration resources and the effects on users.
 
-    Compares the files with the configuration last applied (from the state). Nothing is changed.
-    With --out the plan is saved; `reconcile apply FILE` then carries out exactly that plan and
+    Compares the files with the configuration last applied (from the state) and, unless
+    --refresh=false, lists each synced user's contacts on both sides to show the record changes the
+    next sync would make. Nothing is changed anywhere. With --out the plan is saved; `reconcile apply FILE` then carries out exactly that plan and
     refuses it if the state or the files moved in between. Validation errors: exit 1, no plan.
 
     \b
@@ -265,23 +279,40 @@ def plan(config_path: Path, state_url: str | None, output_format: str, out_file:
     """
     with open_store(state_url, config_path) as store:
         _progress(f"Planning configuration {_relative(str(config_path))}...")
-        new_plan, warnings = build_config_plan(config_path, store, targets, excludes)
+        new_plan, warnings = plan_cycle(config_path, store, targets, excludes, refresh=refresh, parallel=parallel,
+                                        progress=_progress)
     _echo_warnings(warnings)
     if out_file is not None:
         out_file.write_text(new_plan.to_json(), encoding="utf-8")
         _progress(f"Saved the plan to {_relative(str(out_file))}; apply it with: reconcile apply {_relative(str(out_file))}")
     click.echo(_render_plan(new_plan, output_format, no_color), nl=False)
-    if detailed_exitcode and new_plan.summary.has_changes:
+    if detailed_exitcode and plan_has_changes(new_plan):
         return EXIT_CHANGES
     return EXIT_OK
 
 
-def _apply_result(outcome: ApplyOutcome, output_format: str) -> None:
+def _records_json(cycle: CycleOutcome | None) -> list[dict[str, Any]] | None:
+    if cycle is None or cycle.records is None:
+        return None
+    return [{"user": r.user, "object": r.object, "state": r.state, "error": r.error, "written": r.written,
+             "deferred": r.deferred, "counts": {d: dict(c) for d, c in r.counts.items()}}
+            for r in cycle.records.results]
+
+
+def _apply_result(outcome: ApplyOutcome, output_format: str, cycle: CycleOutcome | None = None) -> None:
     summary = outcome.plan.summary
     if output_format == "json":
         click.echo(json.dumps({"plan_id": outcome.plan.plan_id, "applied": outcome.changed,
-                               "serial": outcome.serial, "summary": summary.to_dict()}, indent=2))
-    elif outcome.changed:
+                               "serial": outcome.serial, "summary": summary.to_dict(),
+                               "records": _records_json(cycle)}, indent=2))
+        return
+    if cycle is not None and cycle.records is not None:
+        for result in cycle.records.results:
+            line = f"{result.user} ({result.object}): {result.state.replace('_', ' ')}, {result.written} written"
+            if result.deferred:
+                line += f", {len(result.deferred)} deferred to the next cycle"
+            click.echo(line + (f": {result.error}" if result.error else ""))
+    if outcome.changed:
         click.echo(f"Apply complete! Resources: {summary.add} added, {summary.change} changed, "
                    f"{summary.destroy} destroyed. State serial is now {outcome.serial}.")
     else:
@@ -298,9 +329,13 @@ def _apply_result(outcome: ApplyOutcome, output_format: str) -> None:
               help="Without PLAN_FILE: plan and apply only matching resources. Repeatable.")
 @click.option("--exclude", "excludes", multiple=True, metavar="ADDRESS",
               help="Without PLAN_FILE: leave out matching resources. Repeatable.")
+@click.option("--allow-mass-changes", is_flag=True,
+              help="Apply record changes even where maxChanges/maxDeletes or the empty-side guard stopped them.")
+@parallel_option
 @no_color_option
 def apply(plan_file: Path | None, config_path: Path, state_url: str | None, output_format: str,
-          auto_approve: bool, targets: tuple[str, ...], excludes: tuple[str, ...], no_color: bool) -> int:
+          auto_approve: bool, targets: tuple[str, ...], excludes: tuple[str, ...], allow_mass_changes: bool,
+          parallel: int, no_color: bool) -> int:
     """Carry out a plan: record the configuration as applied so the sync acts on it.
 
     With PLAN_FILE, applies exactly that saved plan, and refuses it (changing nothing) when it
@@ -321,13 +356,14 @@ def apply(plan_file: Path | None, config_path: Path, state_url: str | None, outp
             _progress(f"Applying saved plan {chosen.plan_id}...")
         else:
             _progress(f"Planning configuration {_relative(str(config_path))}...")
-            chosen, warnings = build_config_plan(config_path, store, targets, excludes)
+            chosen, warnings = plan_cycle(config_path, store, targets, excludes, parallel=parallel,
+                                          progress=_progress)
             _echo_warnings(warnings)
             click.echo(render_text(chosen, color=_use_colour(no_color)), nl=False, err=output_format == "json")
-            if not chosen.config_changes:
+            if not chosen.config_changes and not chosen.record_changes:
                 _apply_result(ApplyOutcome(chosen, chosen.state_serial, changed=False), output_format)
                 return EXIT_OK
-            if not auto_approve:
+            if plan_has_changes(chosen) and not auto_approve:
                 if not sys.stdin.isatty():  # nobody to answer the prompt
                     raise ApprovalRequired(
                         "refusing to apply without approval: there is no terminal to ask on. Review the plan "
@@ -337,9 +373,10 @@ def apply(plan_file: Path | None, config_path: Path, state_url: str | None, outp
                                       show_default=False, err=True)
                 if answer.strip() != "yes":
                     raise ApprovalRequired("apply cancelled; nothing was changed.")
-        outcome = apply_plan(chosen, store, config_path, current_actor())
-    _apply_result(outcome, output_format)
-    return EXIT_OK
+        cycle = apply_cycle(chosen, store, config_path, current_actor(), allow_mass_changes=allow_mass_changes,
+                            parallel=parallel, progress=_progress)
+    _apply_result(cycle.config, output_format, cycle)
+    return EXIT_OK if cycle.ok else EXIT_ERROR
 
 
 @cli.command()
@@ -386,7 +423,8 @@ def _user_sync_text(user: Any) -> str:
     if not user.directions:
         text = "initial sync pending"
     else:
-        text = "; ".join(f"{d.object} {d.direction}: {d.state.replace('_', ' ')}" for d in user.directions)
+        text = "; ".join(f"{d.object} {d.direction}: {d.state.replace('_', ' ')}"
+                         + (f" ({d.last_error})" if d.last_error else "") for d in user.directions)
     return text + (", reset pending" if user.reset_pending else "")
 
 
@@ -444,6 +482,35 @@ def status(config_path: Path, state_url: str | None, output_format: str) -> int:
     else:
         click.echo(_status_text(report), nl=False)
     return EXIT_OK
+
+
+@cli.command("test-connection")
+@config_option
+@click.option("--user", "user_name", metavar="NAME", help="Also check this User's mailbox: impersonation and folder.")
+@format_option("text", "json")
+def test_connection(config_path: Path, user_name: str | None, output_format: str) -> int:
+    """Check every Connection: authentication, API access and, with --user, the user's mailbox.
+
+    Each failed step says how to fix it. Exits 1 when any check fails.
+
+    \b
+    Example:
+      reconcile test-connection -c config/
+      reconcile test-connection -c config/ --user bob
+    """
+    config = load_valid_config(config_path).config
+    reports = check_connections(config, config_root(config_path), user_name)
+    if output_format == "json":
+        click.echo(json.dumps([{"connection": r.connection, "type": r.kind, "ok": r.ok,
+                                "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail, "fix": c.fix}
+                                           for c in r.checks]} for r in reports], indent=2))
+    else:
+        for report in reports:
+            click.echo(f"Connection/{report.connection} ({report.kind}): {'ok' if report.ok else 'FAILED'}")
+            for check in report.checks:
+                click.echo(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}"
+                           + (f" (fix: {check.fix})" if check.fix and not check.ok else ""))
+    return EXIT_OK if all(report.ok for report in reports) else EXIT_ERROR
 
 
 @cli.group()

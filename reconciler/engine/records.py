@@ -18,9 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from reconciler.config import ConfigSet, SyncConfiguration
-from reconciler.connectors.errors import ConnectorError
-from reconciler.connectors.exchange import CursorExpired as ExchangeCursorExpired
-from reconciler.connectors.salesforce import CursorExpired as SalesforceCursorExpired
+from reconciler.connectors.errors import ConnectorError, CursorExpired
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import PairRecord, StateStore, TombstoneRecord
 from reconciler.sync import (CONTACT, OVER_LIMIT, ActionKind, ConflictPolicy, Decisions, DeletePolicies, DeletePolicy, Direction, FieldKind,
@@ -127,7 +125,7 @@ def list_side(store: RecordStore, cursor: str | None) -> Listing:
         while True:
             try:
                 page = store.list_changes(current)
-            except (SalesforceCursorExpired, ExchangeCursorExpired):
+            except CursorExpired:
                 if full:
                     raise
                 records.clear(), deleted.clear(), departed.clear()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .model import ABSENT, Action, EffectKind, FieldChange, Plan, ResourceChange, UserEffect
+from .records import render_records_markdown, render_records_text
 
 _SYMBOL = {Action.CREATE: "+", Action.UPDATE: "~", Action.DELETE: "-"}
 _COLOUR = {"+": "green", "~": "yellow", "-": "red"}
@@ -96,7 +97,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
     summary = plan.summary
     if not plan.config_changes:
         lines.append("No changes. The applied configuration matches the files.")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + render_records_text(plan.record_changes)) + "\n"
     lines.append("Configuration changes:")
     for change in plan.config_changes:
         symbol = _SYMBOL[change.action]
@@ -111,7 +112,7 @@ def render_text(plan: Plan, color: bool = False) -> str:
             lines.append(f"  {effect.user}: {describe_effect(effect)}")
     lines += ["", paint(f"Plan: {summary.add} to add, {summary.change} to change, "
                         f"{summary.destroy} to destroy.", "bold")]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + render_records_text(plan.record_changes)) + "\n"
 
 
 def _public_pattern(pattern: str) -> bool:
@@ -158,7 +159,7 @@ def render_markdown(plan: Plan) -> str:
                   "the files may hold further changes.", ""]
     if not plan.config_changes:
         lines.append("**No changes.** The applied configuration matches the files.")
-        return "\n".join(lines) + "\n"
+        return "\n".join(lines + render_records_markdown(plan.record_changes)) + "\n"
     lines += [f"**Plan: {summary.add} to add, {summary.change} to change, {summary.destroy} to destroy.**", "",
               "| Action | Resource | Changed fields |", "| --- | --- | --- |", *_resource_rows(plan.config_changes)]
     if plan.effects:
@@ -177,5 +178,5 @@ def render_markdown(plan: Plan) -> str:
         for configuration in sorted(per_configuration):
             counts = ", ".join(f"{title}: {n}" for title, n in sorted(per_configuration[configuration].items()))
             lines.append(f"| `SyncConfiguration/{configuration}` | {counts} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + render_records_markdown(plan.record_changes)) + "\n"
 
