@@ -119,12 +119,15 @@ def test_updated_and_deleted_feeds(sf: Salesforce) -> None:
     deleted = sf.Contact.deleted(start, end)
     assert [d["id"] for d in deleted["deletedRecords"]] == [ids[0]]
     assert set(deleted) == {"deletedRecords", "earliestDateAvailable", "latestDateCovered"}
+    assert deleted["earliestDateAvailable"] < deleted["latestDateCovered"]  # nothing purged since the seed
     queried = sf.query_all(f"SELECT Id, IsDeleted FROM Contact WHERE Id = '{ids[0]}'", include_deleted=True)
     assert queried["records"][0]["IsDeleted"] is True
     assert sf.query(f"SELECT COUNT() FROM Contact WHERE Id = '{ids[0]}'")["totalSize"] == 0
-    with pytest.raises(SalesforceMalformedRequest) as too_old:
-        sf.Contact.updated(start - dt.timedelta(days=31), end)
-    assert too_old.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"
+    assert sf.Contact.updated(start - dt.timedelta(days=16), end)["ids"]  # getUpdated reaches 30 days back
+    for feed, days in ((sf.Contact.updated, 31), (sf.Contact.deleted, 16)):  # getDeleted only 15
+        with pytest.raises(SalesforceMalformedRequest) as too_old:
+            feed(start - dt.timedelta(days=days), end)
+        assert too_old.value.content[0]["errorCode"] == "INVALID_REPLICATION_DATE"
 
 
 def test_deleting_an_account_deletes_its_contacts(sf: Salesforce) -> None:

@@ -44,6 +44,7 @@ def seed_store(store: Store, data: dict[str, Any]) -> str:
     sized = sum(len(data.get(k) or ()) for k in ("profiles", "users", "accounts", "contacts", "leads", "events"))
     invitations = sum(len(e.get("invitees") or ()) for e in data.get("events") or ())
     store.clock.backdate(time.time_ns() // 1_000_000 - 2 * (sized + 4 * invitations) - 1000)
+    store.created_ms = store.clock.last_ms
     try:
         return _load(store, data)
     finally:

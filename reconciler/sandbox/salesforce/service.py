@@ -43,7 +43,8 @@ from .auth import (Credentials, OAuthError, Sessions, client_from_basic, respons
 from .query import CompiledQuery, QueryRunner
 from .seed import seed_store
 from .soql import SoqlError, parse
-from .store import SalesforceError, Store, Write, normalize_id, parse_datetime, render_datetime
+from .store import (SalesforceError, Store, Write, normalize_id, parse_datetime, render_datetime,
+                    render_ms)
 
 API_VERSION = "61.0"
 MIN_VERSION, MAX_VERSION = 40.0, 65.0
@@ -51,7 +52,7 @@ DEFAULT_BATCH_SIZE, MIN_BATCH_SIZE = 2000, 200
 COLLECTION_LIMIT, RETRIEVE_LIMIT = 200, 2000
 DEFAULT_DAILY_API_REQUESTS = 100_000
 OPEN_CURSORS = 100           # query locators kept; the oldest are forgotten first
-REPLICATION_DAYS = 30        # how far back getUpdated / getDeleted reach
+UPDATED_DAYS, DELETED_DAYS = 30, 15  # how far back getUpdated / getDeleted reach
 _DAY_MS = 24 * 3600 * 1000
 
 
@@ -504,7 +505,7 @@ class SalesforceService(Service):
 
     # -- REST: replication -----------------------------------------------------------------------
 
-    def _window(self, request: Request) -> tuple[str, str]:
+    def _window(self, request: Request, reach_days: int) -> tuple[str, str]:
         """The [start, latestDateCovered] window of getUpdated / getDeleted, as stored timestamps."""
         try:
             start = parse_datetime(request.args["start"])
@@ -514,9 +515,9 @@ class SalesforceService(Service):
         now = dt.datetime.fromtimestamp(self.store.clock.now_ms() / 1000, dt.timezone.utc)
         if start >= end:
             raise SalesforceError("INVALID_REPLICATION_DATE", "startDate must chronologically precede endDate")
-        if start < now - dt.timedelta(days=REPLICATION_DAYS):
+        if start < now - dt.timedelta(days=reach_days):
             raise SalesforceError("INVALID_REPLICATION_DATE",
-                                  f"startDate cannot be more than {REPLICATION_DAYS} days ago")
+                                  f"startDate cannot be more than {reach_days} days ago")
         # Salesforce works in whole minutes: the start is rounded down. The real service also rounds
         # latestDateCovered down to the minute; the sandbox covers up to "now" so tests need not wait.
         start = start.replace(second=0, microsecond=0)
@@ -524,17 +525,19 @@ class SalesforceService(Service):
 
     def _op_updated(self, request: Request, target: _Route, user_id: str) -> Response:
         obj = self._object(target.sobject)
-        low, high = self._window(request)
+        low, high = self._window(request, UPDATED_DAYS)
         ids = [r["Id"] for r in self._modified_between(obj, low, high) if not r["IsDeleted"]]
         return _json({"ids": ids, "latestDateCovered": high}, records=len(ids))
 
     def _op_deleted(self, request: Request, target: _Route, user_id: str) -> Response:
         obj = self._object(target.sobject)
-        low, high = self._window(request)
+        low, high = self._window(request, DELETED_DAYS)
         deleted = [{"id": r["Id"], "deletedDate": r["SystemModstamp"]}
                    for r in self._modified_between(obj, low, high) if r["IsDeleted"]]
-        earliest = min((r["SystemModstamp"] for r in self.store.tables[obj.name.lower()].values()
-                        if r["IsDeleted"]), default=high)
+        # Salesforce reports when it last purged deleted records; the sandbox never purges, so the
+        # answer is the moment the org began (its seed), or the reach of getDeleted if that is later.
+        reach = self.store.clock.now_ms() - DELETED_DAYS * _DAY_MS
+        earliest = render_ms(max(self.store.created_ms, reach))
         return _json({"deletedRecords": deleted, "earliestDateAvailable": earliest,
                       "latestDateCovered": high}, records=len(deleted))
 

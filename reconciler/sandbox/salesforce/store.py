@@ -118,6 +118,7 @@ class Clock:
         return max(time.time_ns() // 1_000_000, self.last_ms)
 
     def backdate(self, start_ms: int) -> None:
+        """Hand out ``start_ms + 1``, ``+ 2`` ... until ``resume``."""
         self.last_ms = start_ms
         self._backdating = True
 
@@ -155,6 +156,7 @@ class Store:
         # parent event id -> {invited user id -> child event id}
         self.child_events: dict[str, dict[str, str]] = {}
         self.clock = Clock()
+        self.created_ms = self.clock.now_ms()  # when the org began; the seed moves it to its first stamp
 
     # -- lookups --------------------------------------------------------------------------------
 
@@ -540,6 +542,7 @@ class Store:
             "custom_fields": {k: list(v) for k, v in self.custom_fields.items()},
             "child_events": {k: dict(v) for k, v in self.child_events.items()},
             "clock_ms": self.clock.last_ms,
+            "created_ms": self.created_ms,
         }
 
     def restore(self, data: dict[str, Any]) -> None:
@@ -550,6 +553,7 @@ class Store:
         self.id_counters = dict(data["id_counters"])
         self.child_events = {k: dict(v) for k, v in data["child_events"].items()}
         self.clock.last_ms = int(data["clock_ms"])
+        self.created_ms = int(data["created_ms"])
         for object_name, records in data["records"].items():
             obj = self.schema[object_name.lower()]
             for record in sorted(records, key=lambda r: r["SystemModstamp"]):
