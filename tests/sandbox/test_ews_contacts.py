@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from exchangelib import Contact, ItemId
+from exchangelib import Contact, EWSDate, ItemId, Q
 from exchangelib.errors import ErrorFolderExists, ErrorInvalidIdMalformed, ErrorIrresolvableConflict, ErrorItemNotFound
 from exchangelib.folders import Contacts, FolderCollection
 from exchangelib.folders import SHALLOW
@@ -79,7 +79,7 @@ def test_get_item_returns_indexed_and_extended_fields(alice) -> None:
     [address] = fetched.physical_addresses
     assert (address.label, address.city, address.zipcode, address.country) == ("Business", "London", "SW1Y 4JH", "UK")
     assert fetched.categories == ["Salesforce"]
-    assert fetched.body == "Met at the Analytical Society"
+    assert fetched.body == "Met at the Analytical Society" == fetched.text_body
     assert fetched.test_salesforce_id == "003000000000001AAA"
     assert fetched.parent_folder_id.id == folder.id
     assert fetched.datetime_created is not None and fetched.last_modified_time is not None
@@ -96,6 +96,17 @@ def test_contacts_are_found_by_their_stamped_salesforce_id(alice) -> None:
             .order_by("-display_name")] == ["Stamped 2", "Stamped 1", "Stamped 0"]
     assert {c.surname for c in folder.filter(given_name__in=["Jane", "Raj"])} == {"Doe", "Patel"}
     assert {c.given_name for c in folder.filter(company_name__icontains="umbrel")} == {"Li"}
+
+
+def test_restrictions_combine_comparisons_with_and_or_not(alice) -> None:
+    folder = alice.contacts / "Salesforce_Sync"
+    born_after_1980 = folder.filter(birthday__gt=EWSDate(1980, 1, 1))
+    assert [c.display_name for c in born_after_1980] == ["Raj Patel"]
+    jane_or_li = folder.filter(Q(given_name="Jane") | Q(surname="Wei"))
+    assert sorted(c.display_name for c in jane_or_li) == ["Jane Doe", "Li Wei"]
+    not_initech = folder.filter(~Q(company_name="Initech"), company_name__exists=True)
+    assert "Raj Patel" not in {c.display_name for c in not_initech} and not_initech.count() == 5
+    assert not folder.filter(Q(given_name="Jane") & Q(surname="Wei")).exists()
 
 
 def test_updates_need_the_current_change_key_under_never_overwrite(alice) -> None:

@@ -53,6 +53,10 @@ def test_a_certificate_assertion_buys_a_token_too(sandbox: Sandbox) -> None:
         bob = token_account(sandbox, "bob@acme.example", result)
         assert bob.calendar.filter(subject="Focus time").exists()
     assert sandbox.counters.counts("identity") == {"openid_configuration": 1, "token": 1}
+    creds = sandbox.endpoints()["identity"]["credentials"]
+    by_sha256 = msal_app(sandbox, {"private_key": creds["certificatePrivateKey"],
+                                   "public_certificate": creds["certificate"]})  # x5t#S256 and x5c
+    assert "access_token" in by_sha256.acquire_token_for_client(scopes=SCOPE)
 
 
 def test_aadsts_errors_come_back_as_msal_error_dicts(sandbox: Sandbox) -> None:

@@ -386,6 +386,10 @@ def render(parent: etree._Element, kind: str, item_id: str, changekey: str, valu
     order = [n for n in _LEADING if n in values] + [n for n in values if n not in _LEADING]
     for name in order:
         if name == "ItemId" or not shape.wants(name):
+            if name == "ReminderMinutesBeforeStart":  # extended properties follow it, asked for or not
+                for key in sorted(shape.extended):
+                    if key in extended:
+                        write_extended(elem, extended[key])
             continue
         value = values[name]
         if isinstance(value, dict) and (name in INDEXED_CONTAINERS or name == "PhysicalAddresses"):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from lxml import etree
 
-from .model import Item, Shape, field_path, read_item, render, values_at
+from .model import FieldPath, Item, Shape, field_path, read_item, render, values_at
 from .restriction import compile_restriction
 from .store import ITEM_PREFIX, Folder, Mailbox, decode_id
 from .views import calendar_view, item_values, occurrence_originals, occurrence_values, resolve_occurrence
@@ -118,8 +118,13 @@ class Operations:
             return item.id, item_values(mailbox, item)
         return mailbox.occurrence_id(item.id, original), occurrence_values(mailbox, item, original)
 
-    def _lookup(self, values: dict[str, Any], item: Item) -> Callable[..., list[str]]:
-        return lambda path: values_at(values, item.extended, path)
+    def _lookup(self, mailbox: Mailbox, item: Item) -> Callable[[FieldPath], list[str]]:
+        """Field values for a restriction or sort; computed fields only when asked for (100,000-item scans)."""
+        def lookup(path: FieldPath) -> list[str]:
+            if path.extended is not None or path.container is not None or path.name in item.fields:
+                return values_at(item.fields, item.extended, path)
+            return values_at(item_values(mailbox, item), item.extended, path)
+        return lookup
 
     # -- folders -----------------------------------------------------------------------------
 
@@ -235,17 +240,12 @@ class Operations:
             ids = list(folder.items)
         else:
             matches = compile_restriction(restriction)
-            ids = []
-            for item_id in folder.items:
-                item = mailbox.items[item_id]
-                values = item_values(mailbox, item)
-                if matches(self._lookup(values, item)):
-                    ids.append(item_id)
+            ids = [item_id for item_id in folder.items if matches(self._lookup(mailbox, mailbox.items[item_id]))]
         for order in reversed(list(sort) if sort is not None else []):
             path = field_path(order[0])
-            def sort_key(item_id: str, path: Any = path) -> str:
-                item = mailbox.items[item_id]
-                found = values_at(item_values(mailbox, item), item.extended, path)
+
+            def sort_key(item_id: str, path: FieldPath = path) -> str:
+                found = self._lookup(mailbox, mailbox.items[item_id])(path)
                 return found[0].casefold() if found else ""
             ids.sort(key=sort_key, reverse=order.get("Order") == "Descending")
         mailbox.query_cache.clear()

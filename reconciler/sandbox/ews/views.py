@@ -7,6 +7,7 @@ master and the original start) with exceptions applied and deleted occurrences l
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from .timezones import iana_name
 from .wire import ItemError, format_datetime, parse_datetime
 
 _PARENT_CHANGEKEY = "AQAAAA=="
+_TAGS = re.compile(r"<[^>]+>")
 
 
 def item_values(mailbox: Mailbox, item: Item) -> dict[str, Any]:
@@ -27,6 +29,9 @@ def item_values(mailbox: Mailbox, item: Item) -> dict[str, Any]:
     values["DateTimeCreated"] = item.created
     values["LastModifiedTime"] = item.modified
     values.setdefault("HasAttachments", "false")
+    if "Body" in values:
+        body_type, text = values["Body"]
+        values["TextBody"] = _TAGS.sub("", text) if body_type == "HTML" else text
     if item.kind == "Contact" and "DisplayName" not in values:
         values["DisplayName"] = " ".join(v for v in (values.get("GivenName"), values.get("Surname")) if v)
     if item.kind == "CalendarItem":
