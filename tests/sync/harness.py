@@ -31,8 +31,10 @@ def exchange_store(**options) -> InMemoryRecordStore:
 
 class SyncHarness:
     def __init__(self, policy: SyncPolicy, salesforce: InMemoryRecordStore, exchange: InMemoryRecordStore,
-                 *, lookups: Mapping[str, Mapping[str, Sequence[str]]] | None = None) -> None:
+                 *, lookups: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+                 allow_mass_changes: bool = False) -> None:
         self.policy = policy
+        self.allow_mass_changes = allow_mass_changes
         self.stores = {Side.SALESFORCE: salesforce, Side.EXCHANGE: exchange}
         self.lookups = lookups
         self.pairs: list[Pair] = []
@@ -82,7 +84,7 @@ class SyncHarness:
     def cycle(self) -> Decisions:
         decisions, cursors = self.plan()
         self.history.append(decisions)
-        if decisions.halt is not None:
+        if decisions.halt is not None and not self.allow_mass_changes:
             return decisions
         self.revisit = {Side.SALESFORCE: set(), Side.EXCHANGE: set()}
         self.execute(decisions)
