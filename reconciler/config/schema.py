@@ -128,17 +128,15 @@ def supported_kinds() -> str:
 # -- defaults -------------------------------------------------------------------------------------
 
 
-def fill_defaults(instance: Any, api_version: str, kind: str) -> Any:
-    """A deep copy of a valid ``instance`` with every schema default filled in.
+def fill_defaults(instance: Any, api_version: str, kind: str) -> None:
+    """Fill every schema default into a valid ``instance``, in place.
 
     Follows ``properties``, ``items``, ``additionalProperties`` and ``allOf``/``if``/``then``/
     ``else`` (defaults that only apply to one auth type live in that type's ``then``). A default
     that is an object is itself completed, so ``deletes: {}`` gains both per-direction policies.
     """
     schemas = load_schemas()
-    result = copy.deepcopy(instance)
-    _fill(schemas, schemas.inlined[(api_version, kind)], result)
-    return result
+    _fill(schemas, schemas.inlined[(api_version, kind)], instance)
 
 
 def _fill(schemas: SchemaSet, schema: Any, instance: Any) -> None:

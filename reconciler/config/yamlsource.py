@@ -46,8 +46,9 @@ class SourceDocument:
     file: str
     start: Position
     data: Any = None
-    # path -> (position of the key naming the value, position of the value); the root has no key.
-    _marks: dict[JsonPath, tuple[Position | None, Position]] = field(default_factory=dict, repr=False)
+    # path -> (mark of the key naming the value, mark of the value); the root has no key. Raw
+    # parser marks, turned into Positions only when asked: most documents are never asked.
+    _marks: dict[JsonPath, tuple[Any, Any]] = field(default_factory=dict, repr=False)
     # path -> source text of scalars that YAML 1.1 turned into something other than a string.
     coerced: dict[JsonPath, str] = field(default_factory=dict, repr=False)
 
@@ -56,14 +57,14 @@ class SourceDocument:
         for length in range(len(path), -1, -1):
             marks = self._marks.get(tuple(path[:length]))
             if marks is not None:
-                return marks[1]
+                return _position(marks[1])
         return self.start
 
     def key_position(self, path: JsonPath) -> Position:
         """Where the key naming ``path`` is written (falls back to the value's position)."""
         marks = self._marks.get(tuple(path))
         if marks is not None and marks[0] is not None:
-            return marks[0]
+            return _position(marks[0])
         return self.value_position(path)
 
     def has(self, path: JsonPath) -> bool:
@@ -95,8 +96,8 @@ class _Builder:
         position = _position(mark)
         self.diagnostics.append(Diagnostic(self.document.file, position.line, position.col, "error", code, message))
 
-    def build(self, node: yaml.Node, path: JsonPath, key_position: Position | None) -> Any:
-        self.document._marks[path] = (key_position, _position(node.start_mark))
+    def build(self, node: yaml.Node, path: JsonPath, key_mark: Any) -> Any:
+        self.document._marks[path] = (key_mark, node.start_mark)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         if id(node) in self._active:
@@ -128,7 +129,7 @@ class _Builder:
         if len(explicit) != len(node.value):
             self.loader.flatten_mapping(node)  # YAML merge keys (<<: *anchor): explicit keys win
         result: dict[str, Any] = {}
-        first_seen: dict[str, Position] = {}
+        first_seen: dict[str, Any] = {}
         explicit_ids = {id(key) for key in explicit}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
@@ -136,18 +137,17 @@ class _Builder:
                 continue
             # Keys are taken as written: `no:` is the key "no", never the boolean false.
             key = key_node.value
-            key_position = _position(key_node.start_mark)
             if id(key_node) in explicit_ids:
                 if key in first_seen:
                     where = ".".join(str(p) for p in path) or "the document"
                     self.error(
                         key_node.start_mark,
                         Code.DUPLICATE_KEY,
-                        f"duplicate key '{key}' in {where} (first at line {first_seen[key].line}); "
+                        f"duplicate key '{key}' in {where} (first at line {first_seen[key].line + 1}); "
                         "YAML would silently keep only the last one: remove or merge one of them",
                     )
-                first_seen[key] = key_position
-            result[key] = self.build(value_node, path + (key,), key_position)
+                first_seen[key] = key_node.start_mark
+            result[key] = self.build(value_node, path + (key,), key_node.start_mark)
         return result
 
 

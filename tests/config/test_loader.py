@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from pathlib import Path
@@ -207,3 +208,21 @@ def test_origin_names_the_file_and_line_of_each_resource(load_yaml: Loader) -> N
     file, line = config.origin("User/bob")
     assert os.path.basename(file) == "config.yaml" and line == 1
     assert config.origin("Connection/ex")[1] == 14
+
+
+def test_a_generated_file_of_thousands_of_users_loads_and_keeps_positions(tmp_path: Path) -> None:
+    """The bulk path (one compiled validator per kind, GC paused) still reports exact positions."""
+    count = 2000
+    lines = []
+    for index in range(count):
+        username = "user0" if index == count - 1 else f"user{index}"
+        lines.append(
+            f"---\napiVersion: reconciler/v1\nkind: User\nmetadata: {{name: user-{index}}}\n"
+            f"spec: {{salesforceUsername: {username}@acme.example}}\n"
+        )
+    (tmp_path / "users.yaml").write_text("".join(lines))
+    result = load_config(tmp_path)
+    assert len(result.config.users) == count
+    (diagnostic,) = result.diagnostics
+    assert (diagnostic.code, diagnostic.line, diagnostic.col) == ("duplicate-salesforce-username", 5 * count, 28)
+    assert gc.isenabled()
