@@ -53,9 +53,9 @@ def decide(
     ``listing_errors``: a listing of this user hit errors, so absence proves nothing: deletes,
     unlinks, creates and new pairings are deferred. ``now`` stamps tombstones (no clock is read).
     """
-    cycle = _Cycle(policy, salesforce, exchange, tombstones, lookups or {}, now)
     if policy.direction is Direction.NONE:
         return Decisions(policy.mapping.object_type.name, ())
+    cycle = _Cycle(policy, salesforce, exchange, tombstones, lookups or {}, now)
     working, rebound, stamp_actions, consumed = cycle.rebind_moved_items(pairs)
     # After re-binding: items found again by their stamp (a mailbox move) are not a vanished side.
     halt = (empty_side_violation(Side.SALESFORCE, working, salesforce)

@@ -115,6 +115,3 @@ class SideSnapshot:
     ) -> SideSnapshot:
         return cls(tuple(records), frozenset(deleted), frozenset(departed), full)
 
-    def by_id(self) -> dict[str, SourceRecord]:
-        return {record.id: record for record in self.records}
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.sync import ActionKind, Outcome, Side, WriteResult, apply_results, decide
+from reconciler.sync import ActionKind, Outcome, Pair, Side, WriteResult, apply_results, decide
 
 from .cases import EX_ID, SF_ID, edited, exchange_record, salesforce_record, snapshot, synced_pair
 from .harness import NOW, SyncHarness, contact_policy, exchange_store, salesforce_store
@@ -78,3 +78,8 @@ def test_an_edit_made_between_plan_and_apply_is_merged_next_cycle_not_overwritte
     harness.settle()
     assert exchange.live()[item].fields["JobTitle"] == "CTO"
     assert salesforce.live()[contact].fields["MobilePhone"] == "+1 555 0142"
+
+
+def test_pairs_round_trip_through_json_for_the_state_store() -> None:
+    pair = synced_pair()
+    assert Pair.from_json(pair.to_json()) == pair

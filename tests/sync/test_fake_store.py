@@ -7,6 +7,8 @@ import pytest
 from reconciler.sync import CreateOp, DeleteOp, RecordStore, Side, UpdateOp, WriteStatus
 from reconciler.sync.fake import InMemoryRecordStore
 
+from .harness import SyncHarness, contact_policy, exchange_store, salesforce_store
+
 
 def store(**options) -> InMemoryRecordStore:
     return InMemoryRecordStore(Side.EXCHANGE, "E", **options)
@@ -64,3 +66,15 @@ def test_only_exchange_items_take_a_stamp() -> None:
     salesforce = InMemoryRecordStore(Side.SALESFORCE, "003")
     (result,) = salesforce.write([CreateOp({"LastName": "x"}, salesforce_id_stamp="003A")])
     assert result.status is WriteStatus.FAILED and not result.retryable
+
+
+def test_the_harness_batches_writes_by_max_batch_and_a_quiet_cycle_writes_nothing() -> None:
+    salesforce, exchange = salesforce_store(), exchange_store()
+    for n in range(250):
+        salesforce.user_create({"LastName": f"Doe{n}"})
+    harness = SyncHarness(contact_policy(), salesforce, exchange)
+    harness.cycle()
+    assert (exchange.write_calls, len(exchange.live())) == (3, 250)       # 100 + 100 + 50
+    harness.settle()
+    calls = (salesforce.write_calls, exchange.write_calls)
+    assert harness.cycle().actions == () and (salesforce.write_calls, exchange.write_calls) == calls

@@ -22,8 +22,8 @@ def test_a_side_listing_nothing_halts_the_user_instead_of_deleting_everything() 
     harness = SyncHarness(contact_policy(), salesforce, exchange)
     harness.settle()
     for item in list(exchange.live()):
-        exchange._records[item].in_scope = False     # e.g. a permission lost: the folder reads empty
-    harness.cursors[Side.EXCHANGE] = None
+        exchange.set_in_scope(item, False)     # e.g. a permission lost: the folder reads empty
+    harness.cursors[Side.EXCHANGE] = None      # and the feed restarts with a full listing
     decisions = harness.cycle()
     assert decisions.halt is not None and decisions.halt.guard is Guard.EMPTY_SIDE
     assert decisions.halt.side is Side.EXCHANGE and decisions.halt.observed == 3
