@@ -156,3 +156,10 @@ def test_sessions_and_credentials_survive_a_restart(tmp_path: Path, sf_seed: dic
         again = Salesforce(instance_url=second.base_url, session_id=token, session=verified_session(second),
                            version=API_VERSION)
         assert again.query("SELECT COUNT() FROM Contact")["totalSize"] == 25
+
+
+def test_served_beside_the_other_emulators(sandbox: Sandbox) -> None:
+    """The project-wide ``sandbox`` fixture hosts every emulator on one port; Salesforce still answers."""
+    assert "salesforce" in sandbox.services and len(sandbox.services) > 1
+    assert sandbox.endpoints()["salesforce"]["instanceUrl"] == sandbox.base_url
+    assert client(sandbox, "alice@acme.example").query("SELECT COUNT() FROM Contact")["totalSize"] == 25

@@ -32,6 +32,7 @@ import time
 import xml.etree.ElementTree as ElementTree
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -43,7 +44,8 @@ from .auth import (Credentials, OAuthError, Sessions, client_from_basic, respons
 from .query import CompiledQuery, QueryRunner
 from .seed import seed_store
 from .soql import SoqlError, parse
-from .store import (SalesforceError, Store, Write, normalize_id, parse_datetime, render_datetime,
+from .schema import ObjectDef
+from .store import (Record, SalesforceError, Store, Write, normalize_id, parse_datetime, render_datetime,
                     render_ms)
 
 API_VERSION = "61.0"
@@ -419,7 +421,7 @@ class SalesforceService(Service):
 
     # -- REST: single records --------------------------------------------------------------------
 
-    def _object(self, name: str) -> Any:
+    def _object(self, name: str) -> ObjectDef:
         obj = self.store.object(name)
         if obj is None:
             raise SalesforceError("NOT_FOUND", "The requested resource does not exist", status=404)
@@ -487,7 +489,7 @@ class SalesforceService(Service):
         self.changed()
         return record_id
 
-    def _render_fields(self, obj: Any, record: dict[str, Any], fields: str | None, version: str) -> dict[str, Any]:
+    def _render_fields(self, obj: ObjectDef, record: Record, fields: str | None, version: str) -> dict[str, Any]:
         if fields:
             wanted = []
             for name in (n.strip() for n in fields.split(",") if n.strip()):
@@ -541,7 +543,7 @@ class SalesforceService(Service):
         return _json({"deletedRecords": deleted, "earliestDateAvailable": earliest,
                       "latestDateCovered": high}, records=len(deleted))
 
-    def _modified_between(self, obj: Any, low: str, high: str) -> list[dict[str, Any]]:
+    def _modified_between(self, obj: ObjectDef, low: str, high: str) -> list[Record]:
         """Records with low <= SystemModstamp <= high, walking the modstamp-ordered table backwards."""
         found = []
         table = self.store.tables[obj.name.lower()]
@@ -597,8 +599,8 @@ class SalesforceService(Service):
         return self._collection(ids, ids, lambda i: self.store.prepare_delete(None, i), "composite_delete",
                                 user_id, all_or_none)
 
-    def _collection(self, items: list[Any], keys: list[Any], prepare: Any, operation: str, user_id: str,
-                    all_or_none: bool) -> Response:
+    def _collection(self, items: list[Any], keys: list[Any], prepare: Callable[[Any], Write], operation: str,
+                    user_id: str, all_or_none: bool) -> Response:
         """Prepare every item (a ``record_failure`` fault fails one as a locked row would); commit each
         good one, or with ``allOrNone`` nothing at all when any failed."""
         assert self.context is not None
