@@ -24,10 +24,23 @@ WINDOWS_TO_IANA: dict[str, str] = {
     "Tokyo Standard Time": "Asia/Tokyo",
     "India Standard Time": "Asia/Kolkata",
     "Singapore Standard Time": "Asia/Singapore",
+    "China Standard Time": "Asia/Shanghai",
+    "Arabian Standard Time": "Asia/Dubai",
+    "South Africa Standard Time": "Africa/Johannesburg",
+    "E. South America Standard Time": "America/Sao_Paulo",
+    "US Mountain Standard Time": "America/Phoenix",
+    "Alaskan Standard Time": "America/Anchorage",
+    "Hawaiian Standard Time": "Pacific/Honolulu",
 }
 
 IANA_TO_WINDOWS: dict[str, str] = {iana: win for win, iana in WINDOWS_TO_IANA.items()}
-IANA_TO_WINDOWS.update({"Etc/UTC": "UTC", "Europe/Kyiv": "FLE Standard Time"})
+IANA_TO_WINDOWS.update({
+    "Etc/UTC": "UTC", "Europe/Kyiv": "FLE Standard Time", "Europe/Amsterdam": "W. Europe Standard Time",
+    "Europe/Zurich": "W. Europe Standard Time", "Europe/Rome": "W. Europe Standard Time",
+    "Europe/Madrid": "Romance Standard Time", "Europe/Dublin": "GMT Standard Time",
+    "America/Toronto": "Eastern Standard Time", "Australia/Melbourne": "AUS Eastern Standard Time",
+    "Asia/Hong_Kong": "China Standard Time",
+})
 
 
 def iana_name(windows_or_iana: str | None) -> str | None:
