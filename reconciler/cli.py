@@ -21,6 +21,7 @@ import click
 
 from reconciler import __version__
 from reconciler.config import Diagnostic, UnknownUserError, explain_user, load_config
+from reconciler.connectors.errors import ConnectorError
 from reconciler.engine import (ApplyOutcome, InvalidConfiguration, PartialTarget, StalePlan, StatusReport,
                                config_root, load_valid_config, state_status)
 from reconciler.engine.checks import check_connections
@@ -85,6 +86,7 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
               lambda exc: f"Error: {exc}; a plan is applied at most once, nothing was changed. "
                           "Run `reconcile plan` to see what is left to do."),
     ErrorRule(StateError, EXIT_ERROR),
+    ErrorRule(ConnectorError, EXIT_ERROR),
     ErrorRule(UnknownUserError, EXIT_ERROR),
     ErrorRule(OSError, EXIT_ERROR, _oserror_message),
 )

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from reconciler.config import Diagnostic
+from reconciler.connectors.errors import ConnectorError
 from reconciler.connectors.retry import BackOff
 from reconciler.plan import Plan
 from reconciler.plan.records import has_record_changes, record_entries
@@ -38,15 +39,26 @@ SYNC_OPERATION = "sync"
 def plan_cycle(config_path: Path, store: StateStore, targets: tuple[str, ...] = (), excludes: tuple[str, ...] = (),
                *, refresh: bool | None = None, parallel: int = DEFAULT_PARALLEL, progress: Progress = _silent,
                backoff: Callable[[], BackOff] = BackOff) -> tuple[Plan, list[Diagnostic]]:
-    """The plan of the next cycle. ``refresh`` None means "when the files hold an active configuration"."""
+    """The plan of the next cycle. ``refresh`` None means "when the files hold an active configuration",
+    falling back to a configuration-only plan (with a warning) when a connection cannot be reached."""
     plan, warnings = build_config_plan(config_path, store, targets, excludes)
     config = load_valid_config(config_path).config
+    explicit = refresh is not None
     if refresh is None:
         refresh = any(c.active for c in config.configurations.values()) and not (targets or excludes)
     if not refresh or targets or excludes:
         return plan, warnings
-    with Runtime(config, config_root(config_path), backoff=backoff) as runtime:
-        entries = plan_records(config, runtime, store, parallel=parallel, progress=progress)
+    try:
+        with Runtime(config, config_root(config_path), backoff=backoff) as runtime:
+            entries = plan_records(config, runtime, store, parallel=parallel, progress=progress)
+    except ConnectorError as error:
+        if explicit:
+            raise
+        # The default refresh degrades to a configuration-only plan (CI without credentials keeps
+        # its configuration review); asked for explicitly, an unreachable service is an error.
+        progress(f"Warning: record changes were not planned: {error}. Pass --refresh=false to plan "
+                 "configuration only without this warning, or --refresh=true to make it an error.")
+        return plan, warnings
     return replace(plan, record_changes=tuple(entry.to_json() for entry in entries)), warnings
 
 
