@@ -226,7 +226,7 @@ class _Cycle:
             return PairUpdate(Outcome.APPLIED, remove=previous, message="both copies are gone")
         for side in Side:
             if gone[side]:
-                return self.decide_one_side_gone(pair, side, gone[side], name)
+                return self.decide_one_side_gone(pair, previous, side, gone[side], name)
 
         changed = {side: self.changed(pair, side) for side in Side}
         merge = self.merge(pair.base, canonical, changed, records, first_pairing=False)
@@ -274,16 +274,17 @@ class _Cycle:
             previous_pair=previous, next_pair=next_pair,
         )
 
-    def decide_one_side_gone(self, pair: Pair, gone_side: Side, why: str, name: str) -> Action:
+    def decide_one_side_gone(self, pair: Pair, previous: Pair, gone_side: Side, why: str, name: str) -> Action:
         """Delete policy of the direction the delete travels; an edit since the last sync on the
-        surviving side wins over ``propagate`` (re-create if the direction allows, else unlink)."""
+        surviving side wins over ``propagate`` (re-create if the direction allows, else unlink).
+        ``previous`` is the stored row the outcome replaces (``pair`` before a stamp re-bind)."""
         survivor = gone_side.other
         direction = self.policy.direction
         delete_policy = self.policy.deletes.for_delete_on(gone_side)
         survivor_record = self.views[survivor].records.get(pair.id_on(survivor))
         tombstones = (Tombstone(survivor, pair.id_on(survivor), f"{why}; kept in {survivor.value}", self.now),
                       Tombstone(gone_side, pair.id_on(gone_side), why, self.now))
-        unlink = dict(previous_pair=pair, tombstones=tombstones)
+        unlink = dict(previous_pair=previous, tombstones=tombstones)
         if delete_policy is DeletePolicy.IGNORE:
             return self.action(ActionKind.SKIP, pair.salesforce_id, pair.exchange_id, name,
                                f"{why}; policy ignore keeps the {survivor.value} copy, no longer synced", **unlink)
@@ -292,7 +293,7 @@ class _Cycle:
                                f"{why}; policy unlink keeps the {survivor.value} copy, no longer synced", **unlink)
         if self.changed(pair, survivor) and self._has_changes(pair, survivor):
             if direction.writes(gone_side):
-                return self.create(gone_side, survivor_record, previous_pair=pair,
+                return self.create(gone_side, survivor_record, previous_pair=previous,
                                    reason=f"{why}, but edited in {survivor.value} since the last sync: "
                                           f"the edit wins and is re-created")
             return self.action(ActionKind.UNLINK, pair.salesforce_id, pair.exchange_id, name,
@@ -307,7 +308,7 @@ class _Cycle:
                       survivor_record.version if survivor_record else pair.version_on(survivor))
         return self.action(kind, pair.salesforce_id, pair.exchange_id, name,
                            f"{why}; policy propagate deletes the {survivor.value} copy",
-                           previous_pair=pair,
+                           previous_pair=previous,
                            **{f"{survivor.value}_write": op})
 
     def _has_changes(self, pair: Pair, side: Side) -> bool:

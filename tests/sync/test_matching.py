@@ -169,3 +169,20 @@ def test_contact_created_in_salesforce_from_exchange_gets_stamped_next_cycle() -
     assert [a.reason for a in harness.cycle().actions] == ["stamp the Salesforce Id on the Exchange item"]
     (contact,) = salesforce.live()
     assert exchange.live()[item].salesforce_id_stamp == contact
+
+
+def test_a_moved_item_whose_contact_was_deleted_meanwhile_is_deleted_once_and_the_old_row_dropped() -> None:
+    salesforce, exchange = salesforce_store(), exchange_store()
+    contact = salesforce.user_create({"FirstName": "Jane", "LastName": "Doe"})
+    salesforce.user_create({"FirstName": "Bo", "LastName": "Bystander"})
+    harness = SyncHarness(contact_policy(), salesforce, exchange)
+    harness.settle()
+    (old_id, old_item), = [(i, r) for i, r in exchange.live().items() if r.salesforce_id_stamp == contact]
+    exchange.user_delete(old_id)
+    new_id = exchange.user_create(dict(old_item.fields), stamp=contact)
+    salesforce.user_delete(contact)
+    harness.cursors[Side.EXCHANGE] = None
+    decisions = harness.cycle()
+    assert [(a.kind, a.exchange_id) for a in decisions.actions] == [(ActionKind.DELETE_EXCHANGE, new_id)]
+    assert [p.salesforce_id for p in harness.pairs] != [] and contact not in {p.salesforce_id for p in harness.pairs}
+    assert harness.cycle().actions == ()
