@@ -96,15 +96,20 @@ def test_a_meeting_sent_to_all_is_delivered_updated_and_cancelled(accounts, sand
     assert utc(copy.start) == utc(begin)
 
     meeting.start, meeting.end = begin + dt.timedelta(hours=2), begin + dt.timedelta(hours=3)
-    meeting.save(update_fields=["start", "end"], send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
+    meeting.required_attendees.append(Attendee(mailbox=Mailbox(email_address="bob@acme.example")))
+    meeting.save(update_fields=["start", "end", "required_attendees"],
+                 send_meeting_invitations=SEND_TO_ALL_AND_SAVE_COPY)
     assert utc(carol.calendar.get(subject="Soylent supply review").start) == utc(begin + dt.timedelta(hours=2))
+    assert utc(accounts["bob"].calendar.get(subject="Soylent supply review").start) == utc(
+        begin + dt.timedelta(hours=2))  # bob, added by the update, gets his copy now
 
     meeting.delete(send_meeting_cancellations=SEND_TO_ALL_AND_SAVE_COPY)
     assert carol.calendar.get(subject="Soylent supply review").is_cancelled
     sent = [(e["kind"], e["subject"]) for e in exchange(sandbox).outbox("alice@acme.example")]
     assert sent[-3:] == [("invitation", "Soylent supply review"), ("update", "Soylent supply review"),
                          ("cancellation", "Soylent supply review")]
-    assert exchange(sandbox).outbox()[-1]["recipients"] == ["carol@acme.example", "sol.roth@soylent.example"]
+    assert exchange(sandbox).outbox()[-1]["recipients"] == ["carol@acme.example", "bob@acme.example",
+                                                            "sol.roth@soylent.example"]
 
 
 def test_a_meeting_saved_without_sending_reaches_nobody(accounts, sandbox: Sandbox) -> None:

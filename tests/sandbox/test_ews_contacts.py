@@ -81,6 +81,8 @@ def test_get_item_returns_indexed_and_extended_fields(alice) -> None:
     assert fetched.categories == ["Salesforce"]
     assert fetched.body == "Met at the Analytical Society" == fetched.text_body
     assert fetched.test_salesforce_id == "003000000000001AAA"
+    [stamp_only] = list(alice.fetch(ids=[contact], only_fields=["test_salesforce_id"]))
+    assert stamp_only.test_salesforce_id == "003000000000001AAA" and stamp_only.given_name is None
     assert fetched.parent_folder_id.id == folder.id
     assert fetched.datetime_created is not None and fetched.last_modified_time is not None
 

@@ -397,14 +397,9 @@ def render(parent: etree._Element, kind: str, item_id: str, changekey: str, valu
             if not value:
                 continue
         write_value(elem, name, value)
-        if name == "ReminderMinutesBeforeStart":
-            for key in sorted(shape.extended):
-                if key in extended:
-                    write_extended(elem, extended[key])
-    if "ReminderMinutesBeforeStart" not in values:
-        for key in sorted(shape.extended):
-            if key in extended:
-                write_extended(elem, extended[key])
+    for key in sorted(shape.extended):  # only when asked for by ExtendedFieldURI, as Exchange does
+        if key in extended:
+            write_extended(elem, extended[key])
     return elem
 
 

@@ -294,7 +294,7 @@ class ExchangeService(Service):
             if attendee is None or attendee is organizer:
                 continue
             existing = attendee.uids.get(uid)
-            if existing is None and kind == "invitation":
+            if existing is None and kind != "cancellation":  # invited now, or added by this update
                 fields = {k: copy.deepcopy(v) for k, v in item.fields.items() if k in MEETING_FIELDS}
                 fields.update({"LegacyFreeBusyStatus": "Tentative", "MyResponseType": "NoResponseReceived",
                                "IsCancelled": "false", "ReminderIsSet": "true", "ReminderMinutesBeforeStart": "15"})
