@@ -182,9 +182,7 @@ class SalesforceService(Service):
                 "daily_api_requests": self.daily_api_requests}
 
     def restore(self, data: dict[str, Any]) -> None:
-        store = Store()
-        store.restore(data["store"])
-        self._reset(store, Credentials(**data["credentials"]))
+        self._reset(Store.from_snapshot(data["store"]), Credentials(**data["credentials"]))
         self.sessions.restore(data["sessions"])
         self.integration_user_id = data["integration_user_id"]
         self.daily_api_requests = int(data["daily_api_requests"])

@@ -545,19 +545,21 @@ class Store:
             "created_ms": self.created_ms,
         }
 
-    def restore(self, data: dict[str, Any]) -> None:
-        self.__init__()  # type: ignore[misc]
+    @classmethod
+    def from_snapshot(cls, data: dict[str, Any]) -> "Store":
+        store = cls()
         for object_name, specs in data.get("custom_fields", {}).items():
             for spec in specs:
-                self.declare_custom_field(object_name, spec)
-        self.id_counters = dict(data["id_counters"])
-        self.child_events = {k: dict(v) for k, v in data["child_events"].items()}
-        self.clock.last_ms = int(data["clock_ms"])
-        self.created_ms = int(data["created_ms"])
+                store.declare_custom_field(object_name, spec)
+        store.id_counters = dict(data["id_counters"])
+        store.child_events = {k: dict(v) for k, v in data["child_events"].items()}
+        store.clock.last_ms = int(data["clock_ms"])
+        store.created_ms = int(data["created_ms"])
         for object_name, records in data["records"].items():
-            obj = self.schema[object_name.lower()]
+            obj = store.schema[object_name.lower()]
             for record in sorted(records, key=lambda r: r["SystemModstamp"]):
-                self._place(obj, record, None)
+                store._place(obj, record, None)
+        return store
 
 
 def _compute_name(obj: ObjectDef, record: Record) -> None:
