@@ -83,10 +83,6 @@ class Tombstone:
     reason: str
     at: datetime
 
-    def to_json(self) -> dict[str, Any]:
-        return {"side": self.side.value, "record_id": self.record_id, "reason": self.reason,
-                "at": self.at.isoformat()}
-
 
 @dataclass(frozen=True)
 class SideSnapshot:

@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from reconciler.sync import ConflictPolicy, DeletePolicies, DeletePolicy, Side
 from reconciler.sync.fake import LogicalClock
