@@ -229,8 +229,9 @@ def _discriminator(instance: Any) -> str:
 class _Translator:
     """Turns jsonschema errors for one document into diagnostics."""
 
-    def __init__(self, document: SourceDocument) -> None:
+    def __init__(self, document: SourceDocument, schema: dict[str, Any]) -> None:
         self.document = document
+        self.schema = schema  # the kind's inlined schema, to describe what a missing key is
         self.diagnostics: list[Diagnostic] = []
         self._seen: set[tuple[JsonPath, str]] = set()
         # (object path, key) an unknown key's "did you mean" already names: no separate "missing".
@@ -263,7 +264,12 @@ class _Translator:
             for key in error.validator_value:
                 if key not in instance and (path, key) not in self._suggested:
                     because = _discriminator(instance) if conditional else ""
-                    self.add(path, Code.MISSING_KEY, f"missing required key '{key}' in {where}{because}", at_key=True)
+                    self.add(
+                        path,
+                        Code.MISSING_KEY,
+                        f"missing required key '{key}' in {where}{because}{self._what(path + (key,))}",
+                        at_key=True,
+                    )
         elif keyword == "not" and error.validator_value == {}:  # {"not": {}}: this key is forbidden here
             parent = self._parent(path)
             because = _discriminator(parent) or " here"
@@ -324,6 +330,20 @@ class _Translator:
             self.add(path, Code.INVALID_VALUE, f"{where} is not a valid secret reference: use {{env: NAME}} or {{file: PATH}}")
         else:
             self.add(path, Code.INVALID_VALUE, self._constraint(error, where))
+
+    def _what(self, path: JsonPath) -> str:
+        """How to fill in the key at ``path``: the secret reference syntax, or its description."""
+        schema: Any = self.schema
+        for part in path:
+            if not isinstance(schema, dict):
+                return ""
+            schema = schema.get("items") if isinstance(part, int) else schema.get("properties", {}).get(part)
+        if not isinstance(schema, dict):
+            return ""
+        if schema.get("title") == SECRET_REF_TITLE:
+            return f"; add {path[-1]}: {{secretRef: {{env: NAME}}}} or {{secretRef: {{file: PATH}}}}"
+        description = schema.get("description", "")
+        return f" ({description.rstrip('.')})" if description else ""
 
     def _parent(self, path: JsonPath) -> Any:
         value = self.document.data
@@ -393,7 +413,7 @@ def schema_diagnostics(document: SourceDocument, api_version: str, kind: str) ->
     validator = load_schemas().validators[(api_version, kind)]
     errors = list(validator.iter_errors(document.data))
     typed_paths = {tuple(e.absolute_path) for e in errors if e.validator in ("type", "anyOf")}
-    translator = _Translator(document)
+    translator = _Translator(document, load_schemas().inlined[(api_version, kind)])
     # Unknown keys first, so a misspelt required key is reported once, as a misspelling.
     for error in sorted(errors, key=lambda e: (e.validator != "additionalProperties", len(e.absolute_path))):
         if tuple(error.absolute_path) in typed_paths and error.validator not in ("type", "anyOf"):

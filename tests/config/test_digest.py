@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reconciler.config import ConfigSet, load_config
 
@@ -110,3 +116,26 @@ def test_a_config_set_rebuilt_from_its_normalised_form_is_equal(tmp_path: Path) 
     config = load_config(_write(tmp_path, {"c.yaml": BASE + "---" + SYNC_BLOCK})).config
     rebuilt = ConfigSet.from_normalized(config.normalized(), tmp_path)
     assert rebuilt.resources == config.resources and rebuilt.digest() == config.digest()
+
+
+def _shuffled(value: Any, data: st.DataObject) -> Any:
+    if isinstance(value, dict):
+        keys = data.draw(st.permutations(list(value)))
+        return {key: _shuffled(value[key], data) for key in keys}
+    if isinstance(value, list):
+        return [_shuffled(item, data) for item in value]
+    return value
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data(), flow=st.booleans())
+def test_digest_is_stable_under_any_key_order_and_style(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, flow: bool) -> None:
+    acme = Path(__file__).resolve().parents[2] / "examples" / "configs" / "acme"
+    expected = load_config(acme).config.digest()
+    target = tmp_path_factory.mktemp("acme")
+    for path in acme.rglob("*.yaml"):
+        documents = [_shuffled(doc, data) for doc in yaml.safe_load_all(path.read_text(encoding="utf-8"))]
+        out = target / path.relative_to(acme)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(yaml.safe_dump_all(documents, sort_keys=False, default_flow_style=flow), encoding="utf-8")
+    assert load_config(target).config.digest() == expected

@@ -109,6 +109,13 @@ MESSAGES = {
     "unresolved-reference": "no Connection named 'acme-prd'; did you mean 'acme-prod'?",
     "duplicate-name": "already declared at " + str(BROKEN / "duplicate-name" / "a.yaml") + ":3",
     "inline-secret": "{secretRef: {env: NAME}} or {secretRef: {file: PATH}}",
+    "missing-key": (
+        "missing required key 'privateKey' in spec.salesforce.auth with type 'jwt_bearer'; "
+        "add privateKey: {secretRef: {env: NAME}} or {secretRef: {file: PATH}}"
+    ),
+    "key-not-allowed": "'username' is not used in spec.salesforce.auth with type 'client_credentials'; remove it",
+    "duplicate-key": "duplicate key 'enabled' in spec (first at line 8)",
+    "ambiguous-priority": "both have priority 10 and both reach users with Salesforce profile 'Sales User'",
 }
 
 

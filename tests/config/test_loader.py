@@ -80,6 +80,13 @@ def test_positions_are_those_of_the_offending_key_or_value_in_any_document(load_
     assert result.diagnostics[1].message == "spec.resetSync must be at least 0"
 
 
+def test_a_missing_key_is_explained_by_its_description(load_yaml: Loader) -> None:
+    result = load_yaml("apiVersion: reconciler/v1\nkind: User\nmetadata: {name: bob}\nspec: {mailbox: bob@acme.example}\n")
+    (diagnostic,) = result.diagnostics
+    assert (diagnostic.line, diagnostic.col, diagnostic.code) == (4, 1, "missing-key")
+    assert diagnostic.message.startswith("missing required key 'salesforceUsername' in spec (The user's Salesforce Username")
+
+
 def test_every_problem_is_reported_at_once(load_yaml: Loader) -> None:
     result = load_yaml(
         """

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import Loader
 
@@ -65,3 +67,28 @@ def test_secret_references_stay_references_in_the_normalised_form(load_yaml: Loa
     config = load_yaml(CONNECTION.format(password="{secretRef: {env: EWS_PASSWORD}}"), base=False).config
     auth = config.normalized()["Connection/c"]["spec"]["exchange"]["auth"]
     assert auth["password"] == {"secretRef": {"env": "EWS_PASSWORD"}}
+
+
+# Where a secret value may land by mistake: {S} is the value as a YAML double-quoted scalar.
+MISPLACED = [
+    "password: {S}",
+    "password: {{secretRef: {S}}}",
+    "password: {{secretRef: {{env: {S}}}}}",
+    "password: {{secretRef: {{file: {S}, env: P}}}}",
+    "password: [{S}]",
+    "password: {{secretRef: {{env: P}}}}\n      impersonation: {S}",
+    "password: {{secretRef: {{env: P}}}}\n      authority: {S}",
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    secret=st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FF), min_size=12, max_size=40),
+    template=st.sampled_from(MISPLACED),
+)
+def test_no_misplaced_secret_is_ever_echoed(load_yaml: Loader, secret: str, template: str) -> None:
+    """Whatever the value and wherever around a secret reference it lands, it is never echoed."""
+    text = CONNECTION.format(password=template.format(S=json.dumps(secret)))
+    result = load_yaml(text, base=False)
+    assert result.diagnostics
+    assert not any(secret in str(d) or secret in json.dumps(d.to_json()) for d in result.diagnostics)
