@@ -47,6 +47,8 @@ def test_records_carry_attributes_and_nested_relationships(sf: Salesforce) -> No
 def test_a_null_reference_renders_as_null(sf: Salesforce) -> None:
     nobody = sf.query("SELECT LastName, Account.Name FROM Contact WHERE LastName = 'Nobody'")["records"][0]
     assert nobody["Account"] is None
+    assert [r["LastName"] for r in sf.query("SELECT LastName FROM Contact WHERE AccountId = null")["records"]] == [
+        "Nobody"]  # AccountId is indexed, but nulls are found all the same
 
 
 def test_polymorphic_who_and_relation(sf: Salesforce) -> None:

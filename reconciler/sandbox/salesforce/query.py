@@ -278,7 +278,9 @@ class QueryRunner:
             if definition is None or term.op not in ("=", "in"):
                 continue
             values = term.value if term.op == "in" else (term.value,)
-            ids = [normalize_id(v) for v in values if isinstance(v, str)]  # type: ignore[union-attr]
+            if not all(isinstance(v, str) for v in values):  # type: ignore[union-attr]
+                continue  # "= null" is not in any index
+            ids = [normalize_id(v) for v in values]  # type: ignore[union-attr]
             if definition.name == "Id":
                 return lambda: (table[i] for i in dict.fromkeys(ids) if i is not None and i in table)
             if definition.name.lower() in indexed:
