@@ -125,7 +125,8 @@ def _could_matter(subject: _Subject, matches: list[_Match]) -> list[_Match]:
             return True
         if not m.configuration.active:
             return False
-        return best is None or (best.via == "profile" and m.configuration.priority < best.configuration.priority)
+        # An equal priority matters too: it would make a tie, and a tie syncs the user nowhere.
+        return best is None or (best.via == "profile" and m.configuration.priority <= best.configuration.priority)
 
     return [m for m in matches if matters(m)]
 
@@ -181,21 +182,22 @@ def _decide(subject: _Subject, matches: list[_Match]) -> tuple[Assignment, dict[
         else:
             why = f"priority {m.configuration.priority} loses to {winner.configuration.priority} (the smallest priority wins)"
         lost[m.configuration.name] = why
-    later = pending  # _could_matter kept only the sync-time matches that would win
-    for m in pending:
+    for m in pending:  # _could_matter kept only the sync-time matches that would win or tie
         lost[m.configuration.name] = (
-            f"resolved at sync time: priority {m.configuration.priority} would win if the user's Salesforce profile matches"
+            f"resolved at sync time: priority {m.configuration.priority} would win or tie if the user's Salesforce "
+            "profile matches"
         )
     if winner.via == "individual":
         reason = f"assigned individually in {winner.configuration.name} (assign.users)"
     else:
         reason = f"{winner.how}, assigned by {winner.configuration.name} (priority {winner.configuration.priority})"
-    if later:
-        reason += "; may change at sync time: " + ", ".join(m.configuration.name for m in later) + " would win if the Salesforce profile matches"
+    if pending:
+        names = ", ".join(m.configuration.name for m in pending)
+        reason += f"; may change at sync time: {names} would win or tie if the Salesforce profile matches"
     profile = winner.profile.name if winner.profile is not None else None
     others = [name for name in everyone if name != winner.configuration.name]
     assignment = Assignment(
-        subject.key, winner.configuration.name, winner.via, profile, reason, others, resolved_at_sync_time=bool(later)
+        subject.key, winner.configuration.name, winner.via, profile, reason, others, resolved_at_sync_time=bool(pending)
     )
     return assignment, lost
 

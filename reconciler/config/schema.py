@@ -1,7 +1,7 @@
 """The JSON Schemas: where they live, one compiled validator per kind, defaults, and readable errors.
 
 The schemas in ``schemas/`` are the single source of truth for the YAML shape: editors show their
-descriptions, the validator enforces them, ``normalize`` fills their defaults and the reference in
+descriptions, the validator enforces them, :func:`fill_defaults` applies their defaults and the reference in
 docs/configuration.md is generated from them. jsonschema's own messages echo values and speak in
 schema terms; :func:`schema_diagnostics` turns each error into a message a Salesforce admin can act
 on, pinned to the offending key or value, and never quotes anything under a secret reference.
@@ -10,6 +10,7 @@ on, pinned to the offending key or value, and never quotes anything under a secr
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import functools
 import json
@@ -183,11 +184,10 @@ def _under_secret(error: ValidationError) -> bool:
 
 
 def _type_name(value: Any) -> str:
+    """What YAML made of a value, in words (never the value itself)."""
     if isinstance(value, bool):
         return "a boolean"
-    if isinstance(value, int):
-        return "a number"
-    if isinstance(value, float):
+    if isinstance(value, (int, float)):
         return "a number"
     if value is None:
         return "empty (null)"
@@ -197,7 +197,9 @@ def _type_name(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return "a date" if type(value).__name__ in ("date", "datetime") else f"a {type(value).__name__}"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return "a date"
+    return f"a {type(value).__name__}"
 
 
 _EXPECTED = {

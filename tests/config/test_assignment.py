@@ -92,7 +92,13 @@ def test_a_definite_match_is_provisional_when_a_better_sync_time_match_may_exist
     resources = SALES_PROFILES + _profile("p", ["alice"]) + _sync("sales", 5, profiles=["sales"]) + _sync("team", 10, profiles=["p"])
     assignment = resolve_assignments(_config(tmp_path, resources))["alice"]
     assert (assignment.configuration, assignment.resolved_at_sync_time) == ("team", True)
-    assert "may change at sync time: sales would win" in assignment.reason
+    assert "may change at sync time: sales would win or tie" in assignment.reason
+
+
+def test_an_equal_priority_sync_time_match_makes_the_answer_provisional(tmp_path: Path) -> None:
+    resources = SALES_PROFILES + _profile("p", ["alice"]) + _sync("sales", 10, profiles=["sales"]) + _sync("team", 10, profiles=["p"])
+    assignment = resolve_assignments(_config(tmp_path, resources))["alice"]
+    assert (assignment.configuration, assignment.resolved_at_sync_time) == ("team", True)
 
 
 def test_directory_decides_salesforce_profile_matches_and_adds_undeclared_users(tmp_path: Path) -> None:
