@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -199,3 +203,20 @@ def test_autodiscover_replaces_the_ews_url(load_yaml: Loader) -> None:
     assert codes(load_yaml(text % "", base=False)) == []
     assert codes(load_yaml(text % "ewsUrl: https://mail.acme.example/EWS/Exchange.asmx", base=False)) == ["key-not-allowed"]
     assert codes(load_yaml((text % "").replace("autodiscover: true", "autodiscover: false"), base=False)) == ["missing-key"]
+
+
+def test_an_installed_package_finds_the_schemas_it_carries(tmp_path: Path) -> None:
+    """The wheel layout: no top-level schemas/ directory, the files in reconciler/_schemas."""
+    site = tmp_path / "site-packages"
+    shutil.copytree(REPO / "reconciler", site / "reconciler", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "schemas", site / "reconciler" / "_schemas")
+    script = (
+        "from pathlib import Path\n"
+        "from reconciler.config import load_config\n"
+        "from reconciler.config.schema import schema_directory\n"
+        "print(schema_directory())\n"
+        f"print(load_config(Path({str(REPO / 'examples' / 'configs' / 'acme')!r})).ok)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [str(site / "reconciler" / "_schemas"), "True"]
