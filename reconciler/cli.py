@@ -22,6 +22,7 @@ import click
 from reconciler import __version__
 from reconciler.config import Diagnostic, UnknownUserError, explain_user, load_config
 from reconciler.connectors.errors import ConnectorError
+from reconciler.connectors.errors import ConnectorError
 from reconciler.engine import (ApplyOutcome, InvalidConfiguration, PartialTarget, StalePlan, StatusReport,
                                config_root, load_valid_config, state_status)
 from reconciler.engine.checks import check_connections
@@ -88,6 +89,7 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule(StateError, EXIT_ERROR),
     ErrorRule(ConnectorError, EXIT_ERROR),
     ErrorRule(UnknownUserError, EXIT_ERROR),
+    ErrorRule(ConnectorError, EXIT_ERROR),
     ErrorRule(OSError, EXIT_ERROR, _oserror_message),
 )
 
@@ -149,6 +151,13 @@ def state_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--state", "state_url", envvar=STATE_ENV_VAR, metavar="URL",
                         help=f"State database: a SQLite path or postgresql+psycopg:// URL (env {STATE_ENV_VAR}; "
                              "default <config dir>/.reconciler/state.db).")(function)
+
+
+def refresh_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--refresh", type=click.BOOL, default=None, metavar="BOOL",
+                        help="List Salesforce and the mailboxes to plan record changes (default: true when a "
+                             "configuration is active); --refresh=false plans configuration only, without any "
+                             "connector call.")(function)
 
 
 def parallel_option(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -258,9 +267,7 @@ def validate(config_path: Path, output_format: str) -> int:
               help="Plan only resources matching ADDRESS (Kind/name, globs allowed: User/*). Repeatable.")
 @click.option("--exclude", "excludes", multiple=True, metavar="ADDRESS",
               help="Leave out resources matching ADDRESS. Repeatable.")
-@click.option("--refresh", type=click.BOOL, default=None, metavar="BOOL",
-              help="List Salesforce and the mailboxes to plan record changes (default: true when a configuration "
-                   "is active); --refresh=false plans configuration only, without any connector call.")
+@refresh_option
 @parallel_option
 @no_color_option
 def plan(config_path: Path, state_url: str | None, output_format: str, out_file: Path | None,
@@ -333,11 +340,12 @@ def _apply_result(outcome: ApplyOutcome, output_format: str, cycle: CycleOutcome
               help="Without PLAN_FILE: leave out matching resources. Repeatable.")
 @click.option("--allow-mass-changes", is_flag=True,
               help="Apply record changes even where maxChanges/maxDeletes or the empty-side guard stopped them.")
+@refresh_option
 @parallel_option
 @no_color_option
 def apply(plan_file: Path | None, config_path: Path, state_url: str | None, output_format: str,
           auto_approve: bool, targets: tuple[str, ...], excludes: tuple[str, ...], allow_mass_changes: bool,
-          parallel: int, no_color: bool) -> int:
+          refresh: bool | None, parallel: int, no_color: bool) -> int:
     """Carry out a plan: record the configuration as applied so the sync acts on it.
 
     With PLAN_FILE, applies exactly that saved plan, and refuses it (changing nothing) when it
@@ -350,16 +358,17 @@ def apply(plan_file: Path | None, config_path: Path, state_url: str | None, outp
       reconcile apply -c config/ plan.json
       reconcile apply -c config/ --auto-approve
     """
-    if plan_file is not None and (targets or excludes):
-        raise click.UsageError("--target/--exclude are fixed when the plan is made; they cannot change a saved plan")
+    if plan_file is not None and (targets or excludes or refresh is not None):
+        raise click.UsageError("--target/--exclude/--refresh are fixed when the plan is made; "
+                               "they cannot change a saved plan")
     with open_store(state_url, config_path) as store:
         if plan_file is not None:
             chosen = _read_plan(plan_file)
             _progress(f"Applying saved plan {chosen.plan_id}...")
         else:
             _progress(f"Planning configuration {_relative(str(config_path))}...")
-            chosen, warnings = plan_cycle(config_path, store, targets, excludes, parallel=parallel,
-                                          progress=_progress)
+            chosen, warnings = plan_cycle(config_path, store, targets, excludes, refresh=refresh,
+                                          parallel=parallel, progress=_progress)
             _echo_warnings(warnings)
             click.echo(render_text(chosen, color=_use_colour(no_color)), nl=False, err=output_format == "json")
             if not chosen.config_changes and not chosen.record_changes:

@@ -15,7 +15,7 @@ from .conftest import EXAMPLES, Reconcile
 
 
 def test_plan_save_apply_and_replan_with_detailed_exit_codes(config_dir: Path, reconcile: Reconcile, state_url: str):
-    planned = reconcile("plan", "-c", "config", "--state", state_url, "--out", "plan.json", "--detailed-exitcode")
+    planned = reconcile("plan", "-c", "config", "--refresh=false", "--state", state_url, "--out", "plan.json", "--detailed-exitcode")
     assert planned.exit_code == 2, planned.output
     assert "Plan: " in planned.stdout and " to add, 0 to change, 0 to destroy." in planned.stdout
     assert "Saved the plan to plan.json" in planned.stderr and "Saved" not in planned.stdout
@@ -24,7 +24,7 @@ def test_plan_save_apply_and_replan_with_detailed_exit_codes(config_dir: Path, r
     assert applied.exit_code == 0, applied.output
     assert applied.stdout.startswith("Apply complete! Resources: ") and "State serial is now 1." in applied.stdout
 
-    replanned = reconcile("plan", "-c", "config", "--state", state_url, "--detailed-exitcode")
+    replanned = reconcile("plan", "-c", "config", "--refresh=false", "--state", state_url, "--detailed-exitcode")
     assert replanned.exit_code == 0, replanned.output
     assert replanned.stdout == "No changes. The applied configuration matches the files.\n"
 
@@ -47,7 +47,7 @@ def test_validate_reports_diagnostics_relative_to_the_working_directory(config_d
     as_json = json.loads(reconcile("validate", "-c", "config", "--format", "json").stdout)
     assert as_json["valid"] is False and as_json["diagnostics"][0]["file"] == str(relative)
 
-    no_plan = reconcile("plan", "-c", "config", "--state", "state.db", "--out", "plan.json")
+    no_plan = reconcile("plan", "-c", "config", "--refresh=false", "--state", "state.db", "--out", "plan.json")
     assert no_plan.exit_code == 1 and f"{relative}:" in no_plan.stderr and no_plan.stdout == ""
     assert not Path("plan.json").exists()
 
@@ -73,6 +73,7 @@ def test_validate_fails_on_every_broken_example_and_passes_with_warnings_alone(
     ["plan", "--detailed-exitcode", "--format", "yaml"],
     ["no-such-command"],
     ["apply", "a.json", "b.json"],
+    ["apply", "plan.json", "--refresh=false"],
     ["sandbox", "serve", "--port", "99999", "--dir", "x"],
 ])
 def test_usage_errors_exit_64_never_2(config_dir: Path, reconcile: Reconcile, args: list[str]):
@@ -82,20 +83,20 @@ def test_usage_errors_exit_64_never_2(config_dir: Path, reconcile: Reconcile, ar
 
 
 def test_apply_without_a_terminal_needs_auto_approve(config_dir: Path, reconcile: Reconcile):
-    refused = reconcile("apply", "-c", "config", "--state", "state.db")
+    refused = reconcile("apply", "-c", "config", "--state", "state.db", "--refresh=false")
     assert refused.exit_code == 1
     assert "refusing to apply without approval" in refused.stderr and "--auto-approve" in refused.stderr
     with StateStore.open("state.db") as store:
         assert store.meta().serial == 0
 
-    approved = reconcile("apply", "-c", "config", "--state", "state.db", "--auto-approve")
+    approved = reconcile("apply", "-c", "config", "--state", "state.db", "--refresh=false", "--auto-approve")
     assert approved.exit_code == 0 and "Apply complete!" in approved.stdout
-    nothing = reconcile("apply", "-c", "config", "--state", "state.db", "--auto-approve")
+    nothing = reconcile("apply", "-c", "config", "--state", "state.db", "--refresh=false", "--auto-approve")
     assert nothing.exit_code == 0 and "No changes. Nothing was applied." in nothing.stdout
 
 
 def test_show_renders_a_saved_plan_in_every_format(config_dir: Path, reconcile: Reconcile):
-    reconcile("plan", "-c", "config", "--state", "state.db", "--out", "plan.json")
+    reconcile("plan", "-c", "config", "--refresh=false", "--state", "state.db", "--out", "plan.json")
     saved = Path("plan.json").read_text(encoding="utf-8")
     assert reconcile("show", "plan.json", "--format", "json").stdout == saved
     text = reconcile("show", "plan.json").stdout
@@ -105,7 +106,7 @@ def test_show_renders_a_saved_plan_in_every_format(config_dir: Path, reconcile: 
 
 
 def test_a_plan_of_a_newer_format_is_refused(config_dir: Path, reconcile: Reconcile):
-    reconcile("plan", "-c", "config", "--state", "state.db", "--out", "plan.json")
+    reconcile("plan", "-c", "config", "--refresh=false", "--state", "state.db", "--out", "plan.json")
     document = json.loads(Path("plan.json").read_text(encoding="utf-8"))
     document["format_version"] = 99
     Path("plan.json").write_text(json.dumps(document), encoding="utf-8")
@@ -117,8 +118,8 @@ def test_a_plan_of_a_newer_format_is_refused(config_dir: Path, reconcile: Reconc
 
 
 def test_stale_and_replayed_plans_are_refused_with_advice(config_dir: Path, reconcile: Reconcile):
-    reconcile("plan", "-c", "config", "--state", "state.db", "--out", "first.json")
-    reconcile("plan", "-c", "config", "--state", "state.db", "--out", "second.json")
+    reconcile("plan", "-c", "config", "--refresh=false", "--state", "state.db", "--out", "first.json")
+    reconcile("plan", "-c", "config", "--refresh=false", "--state", "state.db", "--out", "second.json")
     assert reconcile("apply", "-c", "config", "--state", "state.db", "second.json").exit_code == 0
 
     stale = reconcile("apply", "-c", "config", "--state", "state.db", "first.json")
@@ -135,7 +136,7 @@ def test_stale_and_replayed_plans_are_refused_with_advice(config_dir: Path, reco
 def test_a_held_lock_is_named_and_can_be_forced_open(config_dir: Path, reconcile: Reconcile):
     with StateStore.open("state.db") as store:
         held = store.acquire_lock("apply", "pipeline-42@runner (pid 7)")
-    locked = reconcile("apply", "-c", "config", "--state", "state.db", "--auto-approve")
+    locked = reconcile("apply", "-c", "config", "--state", "state.db", "--refresh=false", "--auto-approve")
     assert locked.exit_code == 1
     assert "pipeline-42@runner (pid 7)" in locked.stderr and held.id in locked.stderr
     assert "lock id" in reconcile("status", "-c", "config", "--state", "state.db").stdout
@@ -144,14 +145,14 @@ def test_a_held_lock_is_named_and_can_be_forced_open(config_dir: Path, reconcile
     assert wrong.exit_code == 1 and f"the current lock is {held.id}" in wrong.stderr
     released = reconcile("force-unlock", held.id, "-c", "config", "--state", "state.db")
     assert released.exit_code == 0 and f"Released lock {held.id}" in released.stdout
-    assert reconcile("apply", "-c", "config", "--state", "state.db", "--auto-approve").exit_code == 0
+    assert reconcile("apply", "-c", "config", "--state", "state.db", "--refresh=false", "--auto-approve").exit_code == 0
 
 
 def test_status_shows_the_applied_state_and_every_user(config_dir: Path, reconcile: Reconcile):
     before = reconcile("status", "-c", "config", "--state", "state.db")
     assert before.exit_code == 0 and "Last apply:     never" in before.stdout
     assert "differ from the applied configuration (run `reconcile plan`)" in before.stdout
-    reconcile("plan", "-c", "config", "--state", "state.db", "--out", "plan.json")
+    reconcile("plan", "-c", "config", "--refresh=false", "--state", "state.db", "--out", "plan.json")
     reconcile("apply", "-c", "config", "--state", "state.db", "plan.json")
 
     text = reconcile("status", "-c", "config", "--state", "state.db").stdout
@@ -173,7 +174,7 @@ def test_status_shows_the_applied_state_and_every_user(config_dir: Path, reconci
 def test_explain_user(config_dir: Path, reconcile: Reconcile):
     with StateStore.open("state.db"):
         pass
-    user = json.loads(reconcile("plan", "-c", "config", "--state", "state.db", "--format", "json").stdout)["effects"][0]
+    user = json.loads(reconcile("plan", "-c", "config", "--refresh=false", "--state", "state.db", "--format", "json").stdout)["effects"][0]
     explained = reconcile("explain", "user", user["user"], "-c", "config")
     assert explained.exit_code == 0 and f"Syncs under SyncConfiguration/{user['configuration_after']}" in explained.stdout
     unknown = reconcile("explain", "user", "nobody-at-all", "-c", "config")
@@ -207,11 +208,20 @@ def test_an_unforeseen_error_shows_its_type_only_unless_debugging(
     def broken_planner(*args, **kwargs):
         raise RuntimeError("row ('alice@acme.example', ...) failed")
 
-    monkeypatch.setattr(cli_module, "build_config_plan", broken_planner)
-    quiet = reconcile("plan", "-c", "config", "--state", "state.db", "--detailed-exitcode")
+    monkeypatch.setattr(cli_module, "plan_cycle", broken_planner)
+    quiet = reconcile("plan", "-c", "config", "--refresh=false", "--state", "state.db", "--detailed-exitcode")
     assert quiet.exit_code == 1
     assert quiet.stderr.endswith("Error: unexpected internal error (RuntimeError); "
                                  "run with --debug for the details and traceback\n")
     assert "alice" not in quiet.output
-    loud = reconcile("--debug", "plan", "-c", "config", "--state", "state.db")
+    loud = reconcile("--debug", "plan", "-c", "config", "--refresh=false", "--state", "state.db")
     assert loud.exit_code == 1 and "Traceback" in loud.stderr and "alice@acme.example" in loud.stderr
+
+
+def test_an_unreachable_service_asked_for_explicitly_is_an_error_with_its_fix(
+        config_dir: Path, reconcile: Reconcile, monkeypatch: pytest.MonkeyPatch):
+    for variable in ("ACME_SF_PRIVATE_KEY", "ACME_EXCHANGE_CLIENT_SECRET"):  # the example's secrets: none set
+        monkeypatch.delenv(variable, raising=False)
+    result = reconcile("plan", "-c", "config", "--state", "state.db", "--refresh=true")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "is not set (fix: export " in result.stderr and "Traceback" not in result.stderr

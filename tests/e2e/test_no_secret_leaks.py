@@ -77,8 +77,8 @@ def test_secret_values_appear_nowhere(example: str, tmp_path: Path, state_url: s
     for output_format in ("text", "json"):
         reconcile("validate", "-c", "config", "--format", output_format)
     for output_format in ("text", "json", "markdown"):
-        reconcile("plan", *common, "--format", output_format)
-    reconcile("plan", *common, "--out", "plan.json")
+        reconcile("plan", *common, "--refresh=false", "--format", output_format)
+    reconcile("plan", *common, "--refresh=false", "--out", "plan.json")
     for output_format in ("text", "json", "markdown"):
         reconcile("show", "plan.json", "--format", output_format)
     reconcile("apply", *common, "plan.json")

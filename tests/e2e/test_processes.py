@@ -18,7 +18,7 @@ from .conftest import RECONCILE, RunReconcile
 
 
 def test_a_saved_plan_is_applied_by_another_process(config_dir: Path, run_reconcile: RunReconcile, state_url: str):
-    planned = run_reconcile("plan", "-c", "config", "--state", state_url, "--out", "plan.json", "--detailed-exitcode")
+    planned = run_reconcile("plan", "-c", "config", "--refresh=false", "--state", state_url, "--out", "plan.json", "--detailed-exitcode")
     assert planned.returncode == 2, planned.stderr
     plan_id = json.loads(Path("plan.json").read_text(encoding="utf-8"))["plan_id"]
 
@@ -64,7 +64,7 @@ def test_apply_asks_on_a_terminal_and_only_yes_proceeds(config_dir: Path, tmp_pa
 
     def apply_answering(answer: str) -> tuple[int, str]:
         controller, terminal = pty.openpty()
-        with subprocess.Popen([*RECONCILE, "apply", "-c", "config", "--state", "state.db"], cwd=tmp_path,
+        with subprocess.Popen([*RECONCILE, "apply", "-c", "config", "--state", "state.db", "--refresh=false"], cwd=tmp_path,
                               stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as child:
             os.close(terminal)
             os.write(controller, f"{answer}\n".encode())
