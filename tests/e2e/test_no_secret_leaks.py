@@ -94,3 +94,37 @@ def test_secret_values_appear_nowhere(example: str, tmp_path: Path, state_url: s
               "state database": dump_database(state_url), "audit log": audit}
     assert "secretRef" in places["plan file"] and "secretRef" in places["state database"]  # kept as references
     assert [place for place, text in places.items() if marker in text] == []
+
+
+def test_credentials_used_against_the_sandbox_appear_nowhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The quickstart with record sync on: secrets are resolved, logins made, records planned and
+    written. The credentials are the sandbox's own (it writes them where the quickstart points)."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(EXAMPLES / "quickstart", tmp_path / "config")
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    runner = CliRunner()
+    outputs: list[str] = []
+
+    def reconcile(*args: str) -> None:
+        result = runner.invoke(cli, list(args), catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+
+    reconcile("plan", "-c", "config", "--state", state, "--refresh=true", "--out", "plan.json")
+    for output_format in ("text", "json", "markdown"):
+        reconcile("show", "plan.json", "--format", output_format)
+    reconcile("apply", "-c", "config", "--state", state, "plan.json")
+    for output_format in ("text", "json"):
+        reconcile("status", "-c", "config", "--state", state, "--format", output_format)
+
+    plan_text = Path("plan.json").read_text(encoding="utf-8")
+    assert '"record_changes": [\n    {' in plan_text  # records were planned: the secrets were used
+    secrets = [(Path("config") / ref["file"]).read_text(encoding="utf-8").strip()
+               for document in yaml.safe_load_all((Path("config") / "reconciler.yaml").read_text(encoding="utf-8"))
+               for ref in secret_references(document)]
+    assert len(secrets) == 2 and all(len(secret) >= 16 for secret in secrets)
+    with StateStore.open(state) as store:
+        audit = repr(store.audit_log())
+    places = {"command output": "\n".join(outputs), "plan file": plan_text, "state database": dump_database(state),
+              "audit log": audit}
+    assert [(place, secret[:4]) for place, text in places.items() for secret in secrets if secret in text] == []
