@@ -22,7 +22,6 @@ import click
 from reconciler import __version__
 from reconciler.config import Diagnostic, UnknownUserError, explain_user, load_config
 from reconciler.connectors.errors import ConnectorError
-from reconciler.connectors.errors import ConnectorError
 from reconciler.engine import (ApplyOutcome, InvalidConfiguration, PartialTarget, StalePlan, StatusReport,
                                config_root, load_valid_config, state_status)
 from reconciler.engine.checks import check_connections
@@ -89,7 +88,6 @@ ERROR_TABLE: tuple[ErrorRule, ...] = (
     ErrorRule(StateError, EXIT_ERROR),
     ErrorRule(ConnectorError, EXIT_ERROR),
     ErrorRule(UnknownUserError, EXIT_ERROR),
-    ErrorRule(ConnectorError, EXIT_ERROR),
     ErrorRule(OSError, EXIT_ERROR, _oserror_message),
 )
 
