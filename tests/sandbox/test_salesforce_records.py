@@ -231,3 +231,18 @@ def test_describe_reports_fields(sf: Salesforce) -> None:
     show_as = {f["name"]: f for f in sf.Event.describe()["fields"]}["ShowAs"]
     assert [v["value"] for v in show_as["picklistValues"]] == ["Busy", "Free", "OutOfOffice"]
     assert {o["name"] for o in sf.describe()["sobjects"]} >= set(ID_PREFIXES)
+
+
+def test_like_escapes_match_literal_wildcards(sf: Salesforce) -> None:
+    for last_name in ("100% Pure", "100 Pure", "Under_score", "Underscore"):
+        sf.Contact.create({"LastName": last_name})
+
+    def names(pattern: str) -> list[str]:
+        return [r["LastName"] for r in sf.query(f"SELECT LastName FROM Contact WHERE LastName LIKE '{pattern}' "
+                                                f"ORDER BY LastName")["records"]]
+
+    assert names("100%") == ["100 Pure", "100% Pure"]
+    assert names(r"100\%%") == ["100% Pure"]
+    assert names("under%score") == ["Under_score", "Underscore"]
+    assert names(r"under\_score") == ["Under_score"]
+    assert names("under_score") == ["Under_score"]  # _ stands for exactly one character

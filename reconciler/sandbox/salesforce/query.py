@@ -15,8 +15,8 @@ from typing import Any
 
 from .schema import (BOOLEAN, DATE, DATETIME, DOUBLE, EMAIL, ID, INT, REFERENCE, STRING, TEXT_TYPES,
                      FieldDef, ObjectDef)
-from .soql import (BoolOp, Comparison, Condition, Count, FieldPath, Not, Query, RelativeDate,
-                   SoqlError)
+from .soql import (BoolOp, Comparison, Condition, Count, FieldPath, LikePattern, Not, Query,
+                   RelativeDate, SoqlError)
 from .store import Record, Store, normalize_id, render_datetime
 
 MAX_OFFSET = 2000
@@ -168,7 +168,8 @@ class QueryRunner:
             if not text:
                 raise _invalid_field(f"invalid operator on field '{comparison.field.text}': LIKE needs a "
                                      f"text field")
-            matches = _like_matcher(str(comparison.value).lower())
+            assert isinstance(comparison.value, LikePattern)
+            matches = _like_matcher(comparison.value)
             return lambda r: (lambda v: v is not None and matches(v))(get(r))
         if op in ("in", "notin"):
             values = {self._literal(column, comparison.field, v) for v in comparison.value}  # type: ignore[union-attr]
@@ -363,19 +364,24 @@ def _attributes(type_name: str, record_id: str, api_version: str) -> dict[str, A
                            "url": f"/services/data/v{api_version}/sobjects/{type_name}/{record_id}"}}
 
 
-def _like_matcher(pattern: str) -> Callable[[str], bool]:
-    """LIKE with % (any run) and _ (one character). The pattern splits at % into fixed-length
-    segments; matching each segment at its leftmost possible place is then exact and linear."""
-    segments = pattern.split("%")
+def _like_matcher(pattern: LikePattern) -> Callable[[str], bool]:
+    """LIKE, case-insensitive: the pattern splits at each unescaped % into fixed-length segments
+    (None stands for _); matching each segment at its leftmost possible place is then exact."""
+    segments: list[list[str | None]] = [[]]
+    for char in pattern.chars:
+        if char == "%":
+            segments.append([])
+        else:
+            segments[-1].append(None if char == "_" else char[-1].lower())
 
-    def fits(value: str, at: int, segment: str) -> bool:
+    def fits(value: str, at: int, segment: list[str | None]) -> bool:
         if at < 0 or at + len(segment) > len(value):
             return False
-        return all(p == "_" or p == c for p, c in zip(segment, value[at:at + len(segment)]))
+        return all(p is None or p == c for p, c in zip(segment, value[at:at + len(segment)]))
 
-    def find(value: str, segment: str, start: int, end: int) -> int:
-        if "_" not in segment:
-            return value.find(segment, start, end)
+    def find(value: str, segment: list[str | None], start: int, end: int) -> int:
+        if None not in segment:
+            return value.find("".join(segment), start, end)  # type: ignore[arg-type]
         for at in range(start, end - len(segment) + 1):
             if fits(value, at, segment):
                 return at
@@ -383,7 +389,7 @@ def _like_matcher(pattern: str) -> Callable[[str], bool]:
 
     def match(value: str) -> bool:
         if len(segments) == 1:
-            return len(value) == len(pattern) and fits(value, 0, pattern)
+            return len(value) == len(segments[0]) and fits(value, 0, segments[0])
         first, last = segments[0], segments[-1]
         end = len(value) - len(last)
         if end < len(first) or not fits(value, 0, first) or not fits(value, end, last):

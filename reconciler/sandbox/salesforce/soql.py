@@ -52,7 +52,7 @@ COMPARISONS = ("=", "!=", "<>", "<=", ">=", "<", ">")
 class Token:
     kind: str      # word, string, number, date, datetime, op, punct, end
     text: str
-    value: object  # the decoded literal for string/number/date/datetime tokens
+    value: object  # number/date/datetime: the literal; string: its characters (escaped % and _ as 2 chars)
     position: int
 
 
@@ -125,7 +125,10 @@ def tokenize(text: str) -> list[Token]:
                 if ch == "\\":
                     if j + 1 >= n:
                         raise malformed(f"unterminated string literal at position {i}")
-                    chars.append({"n": "\n", "t": "\t", "r": "\r"}.get(text[j + 1], text[j + 1]))
+                    escaped = text[j + 1]
+                    # \% and \_ stay escaped: they mean a literal % or _ inside a LIKE pattern.
+                    chars.append("\\" + escaped if escaped in "%_" else
+                                 {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}.get(escaped, escaped))
                     j += 2
                 elif ch == "'":
                     j += 1
@@ -133,7 +136,7 @@ def tokenize(text: str) -> list[Token]:
                 else:
                     chars.append(ch)
                     j += 1
-            tokens.append(Token("string", text[i:j], "".join(chars), i))
+            tokens.append(Token("string", text[i:j], chars, i))
             i = j
         elif c.isdigit() or (c in "+-" and i + 1 < n and text[i + 1].isdigit()
                              and (not tokens or tokens[-1].kind in ("op", "punct", "word"))):
@@ -185,6 +188,13 @@ class Count:
 
 
 @dataclass(frozen=True)
+class LikePattern:
+    """A LIKE pattern as characters: ``%`` and ``_`` are wildcards, ``\\%`` and ``\\_`` literal ones."""
+
+    chars: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class RelativeDate:
     """TODAY, YESTERDAY, TOMORROW, LAST_N_DAYS:n, NEXT_N_DAYS:n: a range of whole UTC days."""
 
@@ -199,7 +209,7 @@ Literal = Union[str, int, float, bool, None, dt.date, dt.datetime, RelativeDate]
 class Comparison:
     field: FieldPath
     op: str                 # = != < <= > >= in notin like
-    value: object           # a Literal, or a tuple of Literals for IN / NOT IN
+    value: object           # a Literal, a tuple of Literals for IN / NOT IN, a LikePattern for LIKE
 
 
 @dataclass(frozen=True)
@@ -371,9 +381,9 @@ class _Parser:
         if self._accept_word("like"):
             if self.current.kind != "string":
                 raise self._unexpected("LIKE needs a string")
-            value = self.current.value
+            pattern = LikePattern(tuple(self.current.value))  # type: ignore[arg-type]
             self.i += 1
-            return Comparison(path, "like", value)
+            return Comparison(path, "like", pattern)
         negated = self._accept_word("not")
         if self._accept_word("in"):
             self._expect_punct("(")
@@ -386,7 +396,10 @@ class _Parser:
 
     def _value(self) -> Literal:
         token = self.current
-        if token.kind in ("string", "number", "date", "datetime"):
+        if token.kind == "string":
+            self.i += 1
+            return "".join(c[-1] for c in token.value)  # type: ignore[union-attr]
+        if token.kind in ("number", "date", "datetime"):
             self.i += 1
             return token.value  # type: ignore[return-value]
         if token.kind == "word":
