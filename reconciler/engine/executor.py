@@ -125,6 +125,7 @@ class _UserRun:
         self.failures: list[str] = []
         self.cursors_final = entry.cursors_final
         self.stamps = policy.direction.writes(Side.EXCHANGE)
+        self.deleted: dict[Side, set[str]] = {side: set() for side in Side}
 
     def run(self) -> UserApplyResult:
         actions = self._without_salesforce_twins(list(self.entry.actions))
@@ -236,6 +237,8 @@ class _UserRun:
                 result.count(side, "paired")
         for side, op in action.writes.items():
             result.count(side, _VERB[type(op)])
+            if isinstance(op, DeleteOp):
+                self.deleted[side].add(op.record_id)
         result.written += len(action.writes)
         self.on_written(len(action.writes))
 
@@ -257,7 +260,9 @@ class _UserRun:
         if entry.listing_errors:
             self.failures.extend(entry.listing_errors)
         final = self.cursors_final and not self.failures
-        self._commit(entry.bookkeeping, entry.next_cursors if final else None)
+        self._commit(entry.bookkeeping)
+        if final:
+            self._commit((), self._cursors_past_own_writes() if self.result.written else entry.next_cursors)
         first = all(cursor is None for cursor in entry.start_cursors.values())
         if self.failures:
             self.result.state = "error"
@@ -266,6 +271,32 @@ class _UserRun:
             self.result.state = "pending_initial_sync" if first else "in_sync"
         else:
             self.result.state = "initial_sync_completed" if first else "in_sync"
+
+
+    def _cursors_past_own_writes(self) -> dict[str, str]:
+        """Per side, a cursor past this run's own writes when the feed since the plan shows nothing
+        else; otherwise the plan's cursor.
+
+        A change feed may fold a create and a later delete into nothing (SyncFolderItems does): an
+        item this run created and a person deleted before the next cycle would never be reported
+        gone if the next cycle resumed from before the create. Reading the feed once more now and
+        moving past it when every change in it is an echo of this run closes that gap; a change
+        that is not ours keeps the plan's cursor, so the next cycle sees it."""
+        pairs = [pair_from_record(r) for r in self.store.pairs(self.entry.user, CONTACT_OBJECT)]
+        cursors = dict(self.entry.next_cursors)
+        for side in Side:
+            planned = cursors.get(side.value)
+            if planned is None:
+                continue
+            listing = list_side(self.stores.salesforce if side is Side.SALESFORCE else self.stores.exchange, planned)
+            versions = {pair.id_on(side): pair.version_on(side) for pair in pairs}
+            ours = (listing.error is None and listing.cursor is not None
+                    and not listing.snapshot.departed_ids
+                    and listing.snapshot.deleted_ids <= self.deleted[side]
+                    and all(versions.get(r.id) == r.version for r in listing.snapshot.records))
+            if ours and listing.cursor is not None:
+                cursors[side.value] = listing.cursor
+        return cursors
 
 
 def _directions(entry: UserRecordPlan) -> list[str]:

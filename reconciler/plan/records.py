@@ -151,6 +151,11 @@ def write_from_json(doc: Mapping[str, Any] | None) -> WriteOp | None:
     raise ValueError(f"unknown write op {doc['op']!r}")
 
 
+def tombstone_to_json(tombstone: Tombstone) -> dict[str, Any]:
+    return {"side": tombstone.side.value, "record_id": tombstone.record_id, "reason": tombstone.reason,
+            "at": tombstone.at.isoformat()}
+
+
 def tombstone_from_json(doc: Mapping[str, Any]) -> Tombstone:
     return Tombstone(Side(doc["side"]), doc["record_id"], doc["reason"], datetime.fromisoformat(doc["at"]))
 
@@ -182,7 +187,7 @@ def action_to_json(action: Action) -> dict[str, Any]:
         "exchange_write": write_to_json(action.exchange_write),
         "previous_pair": action.previous_pair.to_json() if action.previous_pair else None,
         "next_pair": action.next_pair.to_json() if action.next_pair else None,
-        "tombstones": [t.to_json() for t in action.tombstones],
+        "tombstones": [tombstone_to_json(t) for t in action.tombstones],
         "candidates": {k: list(v) for k, v in action.candidates.items()} if action.candidates is not None else None,
     }
 
@@ -214,7 +219,7 @@ def pair_update_to_json(update: PairUpdate) -> dict[str, Any]:
     return {"outcome": update.outcome.value,
             "remove": update.remove.to_json() if update.remove else None,
             "store": update.store.to_json() if update.store else None,
-            "tombstones": [t.to_json() for t in update.tombstones],
+            "tombstones": [tombstone_to_json(t) for t in update.tombstones],
             "message": update.message}
 
 

@@ -1,0 +1,157 @@
+"""A synced world for end-to-end record sync tests: the quickstart configuration in a private
+directory, the sandbox serving that directory (so the engine's runtime finds and reuses it, exactly
+as it reuses a `reconcile sandbox serve`), a real state database, and the real connectors to read
+and edit both sides the way users would."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from reconciler.config import load_config
+from reconciler.connectors.retry import BackOff
+from reconciler.engine.cycle import CycleOutcome, apply_cycle, plan_cycle
+from reconciler.engine.runtime import Runtime, sandbox_dir
+from reconciler.plan import Plan
+from reconciler.plan.records import UserRecordPlan, record_entries
+from reconciler.sandbox.server import Sandbox
+from reconciler.state import StateStore
+from reconciler.state.testing import postgres_server, postgres_url, state_url  # noqa: F401 - fixtures
+from reconciler.sync import ActionKind, CreateOp, DeleteOp, RecordStore, SourceRecord, UpdateOp, WriteStatus
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "configs" / "quickstart"
+SALESFORCE = "acme-salesforce"
+EXCHANGE = "acme-exchange"
+
+
+def fast_backoff() -> BackOff:
+    """Real retries with waits short enough for tests."""
+    return BackOff(attempts=6, base=0.01, cap=0.05)
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(QUICKSTART, tmp_path / "config"))
+
+
+@pytest.fixture
+def sandbox(config_dir: Path, sandbox_seed: dict[str, Any]) -> Iterator[Sandbox]:
+    """The sandbox on the configuration's own sandbox directory: the engine reuses it."""
+    with Sandbox(data_dir=sandbox_dir(config_dir), seed=sandbox_seed) as running:
+        yield running
+
+
+class World:
+    """Plans and applies cycles, and reads and edits contacts on both sides through the connectors."""
+
+    def __init__(self, config_dir: Path, state: str, sandbox: Sandbox) -> None:
+        self.config_dir = config_dir
+        self.state = state
+        self.sandbox = sandbox
+        self.runtime = Runtime(load_config(config_dir).config, config_dir, backoff=fast_backoff)
+
+    def close(self) -> None:
+        self.runtime.close()
+
+    # -- configuration ---------------------------------------------------------------------------
+
+    def edit_configuration(self, name: str, **contacts: Any) -> None:
+        """Set keys of a SyncConfiguration's ``spec.contacts`` (or ``limits`` via ``limits=``)."""
+        path = self.config_dir / "reconciler.yaml"
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        for doc in documents:
+            if doc["kind"] == "SyncConfiguration" and doc["metadata"]["name"] == name:
+                limits = contacts.pop("limits", None)
+                if limits:
+                    doc["spec"]["limits"] = {**doc["spec"].get("limits", {}), **limits}
+                doc["spec"]["contacts"] = {**doc["spec"].get("contacts", {}), **contacts}
+        path.write_text(yaml.safe_dump_all(documents, sort_keys=False), encoding="utf-8")
+        self.runtime.close()
+        self.runtime = Runtime(load_config(self.config_dir).config, self.config_dir, backoff=fast_backoff)
+
+    def edit_user(self, name: str, **spec: Any) -> None:
+        path = self.config_dir / "reconciler.yaml"
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        for doc in documents:
+            if doc["kind"] == "User" and doc["metadata"]["name"] == name:
+                doc["spec"].update(spec)
+        path.write_text(yaml.safe_dump_all(documents, sort_keys=False), encoding="utf-8")
+
+    # -- cycles ----------------------------------------------------------------------------------
+
+    def plan(self, **options: Any) -> Plan:
+        with StateStore.open(self.state) as store:
+            return plan_cycle(self.config_dir, store, backoff=fast_backoff, **options)[0]
+
+    def apply(self, plan: Plan, **options: Any) -> CycleOutcome:
+        with StateStore.open(self.state) as store:
+            return apply_cycle(plan, store, self.config_dir, "test", backoff=fast_backoff, **options)
+
+    def cycle(self, **options: Any) -> tuple[Plan, CycleOutcome]:
+        plan = self.plan()
+        return plan, self.apply(plan, **options)
+
+    def entry(self, plan: Plan, user: str) -> UserRecordPlan:
+        return next(e for e in record_entries(plan.record_changes) if e.user == user)
+
+    def kinds(self, plan: Plan, user: str) -> list[ActionKind]:
+        return sorted((a.kind for a in self.entry(plan, user).actions), key=lambda k: k.value)
+
+    # -- both sides, as users see them -------------------------------------------------------------
+
+    def salesforce_user_id(self, username: str) -> str:
+        return self.runtime.salesforce(SALESFORCE).users_by_username([username])[username.lower()].id
+
+    def salesforce_store(self, username: str) -> RecordStore:
+        return self.runtime.salesforce(SALESFORCE).contact_store(
+            self.salesforce_user_id(username), "owned", (),
+            ("FirstName", "LastName", "Email", "Phone", "Title", "Department", "MobilePhone", "Account.Name"))
+
+    def exchange_store(self, mailbox: str) -> RecordStore:
+        return self.runtime.exchange(EXCHANGE).contact_store(mailbox)
+
+    @staticmethod
+    def everything(store: RecordStore) -> list[SourceRecord]:
+        records: list[SourceRecord] = []
+        cursor = None
+        while True:
+            page = store.list_changes(cursor)
+            records += page.records
+            cursor = page.cursor
+            if page.complete:
+                return records
+
+    def salesforce_contacts(self, username: str) -> list[SourceRecord]:
+        return self.everything(self.salesforce_store(username))
+
+    def exchange_contacts(self, mailbox: str) -> list[SourceRecord]:
+        return self.everything(self.exchange_store(mailbox))
+
+    def by_email(self, records: list[SourceRecord], field: str, email: str) -> list[SourceRecord]:
+        return [r for r in records if (r.fields.get(field) or "").lower() == email.lower()]
+
+    def user_edit(self, store: RecordStore, record: SourceRecord, **fields: Any) -> None:
+        [result] = store.write([UpdateOp(record.id, record.version, fields)])
+        assert result.status is WriteStatus.OK, result
+
+    def user_create(self, store: RecordStore, **fields: Any) -> str:
+        [result] = store.write([CreateOp(fields)])
+        assert result.status is WriteStatus.OK, result
+        assert result.record_id is not None
+        return result.record_id
+
+    def user_delete(self, store: RecordStore, record: SourceRecord) -> None:
+        [result] = store.write([DeleteOp(record.id, record.version)])
+        assert result.status is WriteStatus.OK, result
+
+
+@pytest.fixture
+def world(config_dir: Path, sandbox: Sandbox, tmp_path: Path) -> Iterator[World]:
+    made = World(config_dir, f"sqlite:///{tmp_path / 'state.db'}", sandbox)
+    yield made
+    made.close()
