@@ -38,6 +38,8 @@ class Call:
 
 
 class Operations:
+    """The handlers of one request; ``records`` counts the items it carried or returned (request log)."""
+
     def __init__(self, service: "ExchangeService", call: Call, responder: Responder) -> None:
         self.service = service
         self.call = call

@@ -147,10 +147,6 @@ def parse_date(text: str) -> dt.date:
     return dt.date.fromisoformat(text.strip()[:10])
 
 
-def now_utc() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-
-
 _last_stamp: list[Any] = [0, ""]
 
 
