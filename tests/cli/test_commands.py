@@ -191,7 +191,7 @@ def test_debug_shows_the_traceback_that_is_otherwise_hidden(config_dir: Path, re
 
 @pytest.mark.parametrize("command", [
     [], ["validate"], ["plan"], ["apply"], ["show"], ["status"], ["explain"], ["explain", "user"],
-    ["force-unlock"], ["sandbox"], ["sandbox", "serve"],
+    ["force-unlock"], ["test-connection"], ["sandbox"], ["sandbox", "serve"],
 ])
 def test_every_help_teaches_with_an_example(reconcile: Reconcile, command: list[str]):
     result = reconcile(*command, "--help")
