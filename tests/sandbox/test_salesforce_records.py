@@ -168,6 +168,13 @@ def test_timed_event_fields_are_derived(sf: Salesforce) -> None:
     assert (moved["EndDateTime"], moved["ActivityDate"]) == ("2026-12-02T15:45:00.000+0000", "2026-12-02")
     with pytest.raises(SalesforceMalformedRequest):
         sf.Event.update(event_id, {"EndDateTime": "2026-12-02T14:00:00Z"})
+    by_duration = sf.Event.create({"Subject": "Standup", "StartDateTime": "2026-12-03T08:00:00Z",
+                                   "DurationInMinutes": 15})["id"]
+    assert sf.Event.get(by_duration)["EndDateTime"] == "2026-12-03T08:15:00.000+0000"
+    with pytest.raises(SalesforceMalformedRequest) as disagreeing:
+        sf.Event.create({"Subject": "Odd", "StartDateTime": "2026-12-03T08:00:00Z",
+                         "EndDateTime": "2026-12-03T09:00:00Z", "DurationInMinutes": 15})
+    assert error_of(disagreeing)["errorCode"] == "FIELD_INTEGRITY_EXCEPTION"
 
 
 def test_all_day_events_keep_their_date(sf: Salesforce) -> None:

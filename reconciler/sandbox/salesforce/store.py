@@ -626,6 +626,11 @@ def _derive_event_times(record: Record, supplied: set[str]) -> None:
     if end < start:
         raise SalesforceError("FIELD_INTEGRITY_EXCEPTION", "End date/time can't be before the start",
                               ["EndDateTime"])
+    if ({"EndDateTime", "DurationInMinutes"} <= supplied and duration is not None
+            and int(duration) != int((end - start).total_seconds() // 60)):
+        # Documented: both may be sent only when they add up to the same length (the code is a guess).
+        raise SalesforceError("FIELD_INTEGRITY_EXCEPTION", "DurationInMinutes and EndDateTime disagree",
+                              ["DurationInMinutes", "EndDateTime"])
     record["StartDateTime"] = record["ActivityDateTime"] = render_datetime(start)
     record["EndDateTime"] = render_datetime(end)
     record["ActivityDate"] = start.date().isoformat()
