@@ -322,6 +322,8 @@ def _apply_result(outcome: ApplyOutcome, output_format: str, cycle: CycleOutcome
     if outcome.changed:
         click.echo(f"Apply complete! Resources: {summary.add} added, {summary.change} changed, "
                    f"{summary.destroy} destroyed. State serial is now {outcome.serial}.")
+    elif cycle is not None and cycle.records is not None:
+        click.echo(f"Apply complete! Configuration unchanged (state serial {outcome.serial}); records as listed above.")
     else:
         click.echo("No changes. Nothing was applied.")
 

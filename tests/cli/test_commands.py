@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -225,3 +226,17 @@ def test_an_unreachable_service_asked_for_explicitly_is_an_error_with_its_fix(
     result = reconcile("plan", "-c", "config", "--state", "state.db", "--refresh=true")
     assert result.exit_code == 1 and result.stdout == ""
     assert "is not set (fix: export " in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_apply_that_syncs_records_under_an_unchanged_configuration_says_so(
+        tmp_path: Path, reconcile: Reconcile, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(EXAMPLES / "quickstart", tmp_path / "quickstart")
+    configured = reconcile("apply", "-c", "quickstart", "--state", "state.db", "--refresh=false", "--auto-approve")
+    assert configured.exit_code == 0 and "State serial is now 1." in configured.stdout
+
+    synced = reconcile("apply", "-c", "quickstart", "--state", "state.db", "--auto-approve")
+
+    assert synced.exit_code == 0, synced.output
+    assert "Record changes" in synced.stdout
+    assert "Apply complete! Configuration unchanged (state serial 1); records as listed above." in synced.stdout
