@@ -93,9 +93,8 @@ def is_occurrence(mailbox: Mailbox, master: Item, original: str) -> bool:
 def calendar_view(mailbox: Mailbox, item: Item, start: dt.datetime, end: dt.datetime) -> list[tuple[str, dict[str, Any]]]:
     """(item id, values) of what ``item`` shows between ``start`` and ``end``: itself or its occurrences."""
     if "Recurrence" not in item.fields:
-        values = item_values(mailbox, item)
-        if parse_datetime(values["Start"]) < end and parse_datetime(values["End"]) > start:
-            return [(item.id, values)]
+        if parse_datetime(item.fields["Start"]) < end and parse_datetime(item.fields["End"]) > start:
+            return [(item.id, item_values(mailbox, item))]
         return []
     shown = []
     for original in occurrence_originals(mailbox, item, end):
