@@ -209,8 +209,6 @@ def test_busy_items_inside_a_batch_are_sent_again(alice: ExchangeContactStore, s
     assert sleeps
 
 
-@pytest.mark.xfail(strict=True, reason="sandbox EWS stores the extended property but GetItem with IdOnly + "
-                                       "AdditionalProperties does not return it")
 def test_created_items_carry_the_salesforce_id_stamp(alice: ExchangeContactStore) -> None:
     created = alice.write([CreateOp({"GivenName": "Stamped"}, salesforce_id_stamp="003000000000001AAA")])
     assert alice.fetch([created[0].record_id])[0].salesforce_id_stamp == "003000000000001AAA"
