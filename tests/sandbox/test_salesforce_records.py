@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import (SalesforceGeneralError, SalesforceMalformedRequest,
                                           SalesforceResourceNotFound)
 
-from sandbox.salesforce_client import client, record_id, sf, sf_demo_seed, sf_sandbox, sf_seed
+from reconciler.sandbox.server import Sandbox
+from sandbox.salesforce_client import client, record_id, running_sandbox, sf, sf_demo_seed
 
-__all__ = ["sf", "sf_demo_seed", "sf_sandbox", "sf_seed"]  # fixtures
+__all__ = ["sf", "sf_demo_seed"]  # fixtures
+
+
+@pytest.fixture(scope="module")
+def sf_sandbox(tmp_path_factory: pytest.TempPathFactory, sf_demo_seed: dict[str, Any]) -> Iterator[Sandbox]:
+    """Every test here writes records of its own and reads only those (or the untouched seed), so
+    the module shares one sandbox."""
+    with running_sandbox(tmp_path_factory.mktemp("sandbox"), sf_demo_seed) as running:
+        yield running
 
 ID_PREFIXES = {"Contact": "003", "Account": "001", "Lead": "00Q", "Event": "00U", "User": "005",
                "Profile": "00e", "EventRelation": "0RE"}
@@ -70,7 +81,7 @@ def test_unknown_ids_and_types(sf: Salesforce) -> None:
         sf.Opportunity.create({"Name": "Big deal"})
 
 
-def test_timestamps_strictly_increase_and_record_the_actor(sf_sandbox, sf: Salesforce) -> None:  # type: ignore[no-untyped-def]
+def test_timestamps_strictly_increase_and_record_the_actor(sf_sandbox: Sandbox, sf: Salesforce) -> None:
     stamps = [sf.Lead.get(sf.Lead.create({"LastName": f"L{n}", "Company": "C"})["id"])["SystemModstamp"]
               for n in range(5)]
     assert stamps == sorted(set(stamps))
@@ -137,7 +148,7 @@ def test_picklists_and_inactive_owners(sf: Salesforce) -> None:
     assert error_of(inactive)["errorCode"] == "INACTIVE_OWNER_OR_USER"
 
 
-def test_malformed_json_body(sf_sandbox, sf: Salesforce) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_body(sf: Salesforce) -> None:
     with pytest.raises(SalesforceMalformedRequest) as refused:
         sf._call_salesforce("POST", sf.base_url + "sobjects/Contact/", data="{not json")
     assert error_of(refused)["errorCode"] == "JSON_PARSER_ERROR"
