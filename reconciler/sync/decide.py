@@ -24,7 +24,7 @@ from typing import Any
 
 from .actions import Action, ActionKind, Decisions, FieldChange, FieldConflict, Outcome, PairUpdate
 from .guards import empty_side_violation
-from .mapping import FieldKind, FieldMap, InvalidFieldValue
+from .mapping import FieldKind, FieldMap, InvalidFieldValue, comparable
 from .matching import Unpaired, match_records
 from .policy import ConflictPolicy, DeletePolicy, Direction, SyncPolicy
 from .ports import CreateOp, DeleteOp, Side, SourceRecord, UpdateOp
@@ -34,6 +34,7 @@ LookupIndexes = Mapping[str, Mapping[str, Sequence[str]]]
 """Per lookup object (``"Account"``), record name -> ids of the records with that name."""
 
 OVER_LIMIT = "over the per-user limit"
+SIDES = (Side.SALESFORCE, Side.EXCHANGE)   # iterating the Enum class is measurably slower per record
 
 
 def decide(
@@ -109,8 +110,8 @@ class _Merge:
     canonical keys and values; ``after``: each side's canonical record once written (None for a
     side not read this cycle)."""
 
-    writes: dict[Side, dict[str, Any]] = field(default_factory=lambda: {side: {} for side in Side})
-    written: dict[Side, dict[str, Any]] = field(default_factory=lambda: {side: {} for side in Side})
+    writes: dict[Side, dict[str, Any]] = field(default_factory=lambda: {side: {} for side in SIDES})
+    written: dict[Side, dict[str, Any]] = field(default_factory=lambda: {side: {} for side in SIDES})
     changes: list[FieldChange] = field(default_factory=list)
     conflicts: list[FieldConflict] = field(default_factory=list)
     issues: list[str] = field(default_factory=list)
@@ -131,6 +132,9 @@ class _Cycle:
             name: {_fold(key): tuple(ids) for key, ids in index.items()} for name, index in lookups.items()
         }
         self.now = now
+        # Per field, may it be written INTO each side (looked up per record and field in merge).
+        self.flows_into = {mapped.key: {side: mapped.flows_into(side) for side in SIDES}
+                           for mapped in policy.mapping.fields}
         self.views = {Side.SALESFORCE: self._view(Side.SALESFORCE, salesforce),
                       Side.EXCHANGE: self._view(Side.EXCHANGE, exchange)}
 
@@ -212,23 +216,23 @@ class _Cycle:
 
     def decide_pair(self, pair: Pair, original: Pair | None) -> Action | PairUpdate | None:
         """One existing pair (``original`` is set when the pair was re-bound to a moved item)."""
-        records = {side: self.views[side].records.get(pair.id_on(side)) for side in Side}
-        canonical = {side: self.views[side].canonical.get(pair.id_on(side)) for side in Side}
+        records = {side: self.views[side].records.get(pair.id_on(side)) for side in SIDES}
+        canonical = {side: self.views[side].canonical.get(pair.id_on(side)) for side in SIDES}
         name = self.display_name(canonical[Side.SALESFORCE], canonical[Side.EXCHANGE], pair.base)
         previous = original or pair
-        for side in Side:
+        for side in SIDES:
             problem = self.views[side].invalid.get(pair.id_on(side))
             if problem is not None:
                 return self.action(ActionKind.SKIP, pair.salesforce_id, pair.exchange_id, name,
                                    f"invalid value in {side.value} ({problem}); fix it there")
-        gone = {side: self.views[side].gone_reason(pair.id_on(side)) for side in Side}
+        gone = {side: self.views[side].gone_reason(pair.id_on(side)) for side in SIDES}
         if gone[Side.SALESFORCE] and gone[Side.EXCHANGE]:
             return PairUpdate(Outcome.APPLIED, remove=previous, message="both copies are gone")
-        for side in Side:
+        for side in SIDES:
             if gone[side]:
                 return self.decide_one_side_gone(pair, previous, side, gone[side], name)
 
-        changed = {side: self.changed(pair, side) for side in Side}
+        changed = {side: self.changed(pair, side) for side in SIDES}
         merge = self.merge(pair.base, canonical, changed, records, first_pairing=False)
         needs_stamp = self.policy.direction.writes(Side.EXCHANGE) and (
             not pair.exchange_stamped
@@ -254,7 +258,7 @@ class _Cycle:
             expected_version=records[side].version if records[side] else pair.version_on(side),
             fields=merge.writes[side],
             salesforce_id_stamp=pair.salesforce_id if side is Side.EXCHANGE and needs_stamp else None,
-        ) for side in Side if merge.writes[side] or (side is Side.EXCHANGE and needs_stamp)}
+        ) for side in SIDES if merge.writes[side] or (side is Side.EXCHANGE and needs_stamp)}
         if original is not None:
             kind, reason = ActionKind.PAIR, "re-paired by the Salesforce Id stamp (the Exchange item moved)"
         elif merge.conflicts:
@@ -322,7 +326,7 @@ class _Cycle:
         if conflict is ConflictPolicy.EXCHANGE_WINS:
             return Side.EXCHANGE, conflict.value
         if conflict is ConflictPolicy.NEWEST_WINS:
-            times = {side: records[side].modified_at if records[side] else None for side in Side}
+            times = {side: records[side].modified_at if records[side] else None for side in SIDES}
             if times[Side.SALESFORCE] and times[Side.EXCHANGE] and times[Side.EXCHANGE] > times[Side.SALESFORCE]:
                 return Side.EXCHANGE, conflict.value
         return Side.SALESFORCE, conflict.value
@@ -342,30 +346,31 @@ class _Cycle:
         for mapped in self.mapping.fields:
             key = mapped.key
             before = base.get(key)
-            values = {side: current[side][key] if current[side] is not None else before for side in Side}
-            moved = {side: changed[side] and not self.mapping.same(key, values[side], before) for side in Side}
-            flows = {side: moved[side] and mapped.flows_into(side.other) for side in Side}
+            values = {side: current[side][key] if current[side] is not None else before for side in SIDES}
+            moved = {side: changed[side] and not _same(mapped.kind, values[side], before) for side in SIDES}
+            into = self.flows_into[key]
+            flows = {side: moved[side] and into[side.other] for side in SIDES}
             if (first_pairing and mapped.kind is FieldKind.LOOKUP and values[Side.SALESFORCE] is None
                     and values[Side.EXCHANGE] is not None and self.policy.direction.writes(Side.SALESFORCE)):
                 flows[Side.EXCHANGE] = True   # fill an empty Salesforce reference, never strip Exchange
             targets: list[tuple[Side, Any]] = []
             if flows[Side.SALESFORCE] and flows[Side.EXCHANGE]:
-                if not self.mapping.same(key, values[Side.SALESFORCE], values[Side.EXCHANGE]):
+                if not _same(mapped.kind, values[Side.SALESFORCE], values[Side.EXCHANGE]):
                     winner, rule = self.winner(records)
                     result.conflicts.append(FieldConflict(
                         key, values[Side.SALESFORCE], values[Side.EXCHANGE], winner, rule))
                     targets.append((winner.other, values[winner]))
             else:
-                for source in Side:
+                for source in SIDES:
                     if flows[source]:
                         target = source.other
-                        if current[target] is None or not self.mapping.same(key, current[target][key], values[source]):
+                        if current[target] is None or not _same(mapped.kind, current[target][key], values[source]):
                             targets.append((target, values[source]))
             for target, value in targets:
                 self.write_field(result, mapped, target, value, current[target], before)
             result.base[key] = self.merged_base(mapped, result, values, before)
         result.after = {side: ({**current[side], **result.written[side]} if current[side] is not None else None)
-                        for side in Side}
+                        for side in SIDES}
         return result
 
     def write_field(self, result: _Merge, mapped: FieldMap, target: Side, value: Any,
@@ -402,19 +407,20 @@ class _Cycle:
     def merged_base(self, mapped: FieldMap, result: _Merge, values: Mapping[Side, Any], before: Any) -> Any:
         """The new base of a field: the agreed value of a two-way field (the old base while the
         sides still disagree, e.g. an unresolved company), the source's value of a one-way field."""
-        after = {side: result.written[side].get(mapped.key, values[side]) for side in Side}
-        if mapped.flows_into(Side.EXCHANGE) and mapped.flows_into(Side.SALESFORCE):
-            if self.mapping.same(mapped.key, after[Side.SALESFORCE], after[Side.EXCHANGE]):
-                return after[Side.SALESFORCE]
-            return before
-        return after[Side.SALESFORCE] if mapped.flows_into(Side.EXCHANGE) else after[Side.EXCHANGE]
+        key = mapped.key
+        after_salesforce = result.written[Side.SALESFORCE].get(key, values[Side.SALESFORCE])
+        after_exchange = result.written[Side.EXCHANGE].get(key, values[Side.EXCHANGE])
+        into = self.flows_into[key]
+        if into[Side.EXCHANGE] and into[Side.SALESFORCE]:
+            return after_salesforce if _same(mapped.kind, after_salesforce, after_exchange) else before
+        return after_salesforce if into[Side.EXCHANGE] else after_exchange
 
     def next_pair(self, pair: Pair, merge: _Merge, records: Mapping[Side, SourceRecord | None],
                   *, stamp_write: bool) -> Pair:
         """The pair after the merge's writes (and the stamp write, if any) succeed; the versions of
         written sides are filled from the write results."""
         versions, hashes = {}, {}
-        for side in Side:
+        for side in SIDES:
             written = bool(merge.writes[side]) or (side is Side.EXCHANGE and stamp_write)
             record = records[side]
             versions[side] = "" if written else (record.version if record else pair.version_on(side))
@@ -439,7 +445,7 @@ class _Cycle:
         paired = {Side.SALESFORCE: {p.salesforce_id for p in pairs}, Side.EXCHANGE: {p.exchange_id for p in pairs}}
         reported: list[Action] = []
         pools: dict[Side, list[Unpaired]] = {Side.SALESFORCE: [], Side.EXCHANGE: []}
-        for side in Side:
+        for side in SIDES:
             view = self.views[side]
             for record_id in sorted(view.records):
                 if (record_id in paired[side] or record_id in consumed
@@ -498,7 +504,7 @@ class _Cycle:
         writes = {side: UpdateOp(
             record_id=records[side].id, expected_version=records[side].version, fields=merge.writes[side],
             salesforce_id_stamp=salesforce.record.id if side is Side.EXCHANGE and needs_stamp else None,
-        ) for side in Side if merge.writes[side] or (side is Side.EXCHANGE and needs_stamp)}
+        ) for side in SIDES if merge.writes[side] or (side is Side.EXCHANGE and needs_stamp)}
         return self.action(
             ActionKind.PAIR, salesforce.record.id, exchange.record.id,
             self.display_name(salesforce.canonical, exchange.canonical),
@@ -537,6 +543,10 @@ class _Cycle:
             previous_pair=previous_pair, next_pair=pair,
             **{f"{target.value}_write": op},
         )
+
+
+def _same(kind: FieldKind, left: Any, right: Any) -> bool:
+    return left == right or comparable(kind, left) == comparable(kind, right)
 
 
 def _fold(text: Any) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field as dataclass_field, replace
 from datetime import date, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
@@ -138,12 +138,13 @@ class FieldMapping:
     object_type: ObjectType
     direction: Direction
     fields: tuple[FieldMap, ...]
+    _by_key: dict[str, FieldMap] = dataclass_field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:  # decide() looks fields up per record and field: keep it O(1)
+        object.__setattr__(self, "_by_key", {mapped.key: mapped for mapped in self.fields})
 
     def field(self, key: str) -> FieldMap:
-        for candidate in self.fields:
-            if candidate.key == key:
-                return candidate
-        raise KeyError(key)
+        return self._by_key[key]
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -163,7 +164,7 @@ class FieldMapping:
         return {field.key: comparable(field.kind, record.get(field.key)) for field in self.fields}
 
     def same(self, key: str, left: Any, right: Any) -> bool:
-        kind = self.field(key).kind
+        kind = self._by_key[key].kind
         return comparable(kind, left) == comparable(kind, right)
 
     def hash(self, record: Mapping[str, Any]) -> str:
