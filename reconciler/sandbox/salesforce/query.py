@@ -355,7 +355,11 @@ class QueryRunner:
                     break
                 target = target[key]
             else:
-                target[column.target.name] = self.value(record, column)
+                name = column.target.name
+                if column.polymorphic and name == "Type":
+                    target[name] = target["attributes"]["type"]
+                else:
+                    target[name] = current.get(name) if current is not None else None
         return out
 
 
