@@ -1,4 +1,5 @@
-"""Saved plans crossing process boundaries, as in a pipeline: plan in one job, apply in another."""
+"""The CLI as separate processes, as in a pipeline: a plan made here is applied by a child process;
+exit codes and the apply prompt of a real process on a real terminal; the sandbox server."""
 
 from __future__ import annotations
 
@@ -18,17 +19,17 @@ from .conftest import RECONCILE, RunReconcile
 
 
 def test_a_saved_plan_is_applied_by_another_process(config_dir: Path, run_reconcile: RunReconcile, state_url: str):
-    planned = run_reconcile("plan", "-c", "config", "--refresh=false", "--state", state_url, "--out", "plan.json", "--detailed-exitcode")
-    assert planned.returncode == 2, planned.stderr
-    plan_id = json.loads(Path("plan.json").read_text(encoding="utf-8"))["plan_id"]
+    with StateStore.open(state_url) as store:
+        plan, _ = build_config_plan(config_dir, store)
+    Path("plan.json").write_text(plan.to_json(), encoding="utf-8")
 
     applied = run_reconcile("apply", "-c", "config", "--state", state_url, "plan.json", "--format", "json")
     assert applied.returncode == 0, applied.stderr
     result = json.loads(applied.stdout)
-    assert result["plan_id"] == plan_id and result["serial"] == 1 and result["applied"] is True
+    assert result["plan_id"] == plan.plan_id and result["serial"] == 1 and result["applied"] is True
 
     with StateStore.open(state_url) as store:
-        assert store.meta().serial == 1 and [e.plan_id for e in store.audit_log()] == [plan_id]
+        assert store.meta().serial == 1 and [e.plan_id for e in store.audit_log()] == [plan.plan_id]
         replanned, _ = build_config_plan(config_dir, store)
     assert replanned.config_changes == ()
 
