@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from reconciler.plan import (Plan, PlanFormatError, diff_config, render_markdown, render_text, select_changes,
-                             user_effects)
+from reconciler.plan import (EffectKind, FieldChange, Plan, PlanFormatError, UserEffect, describe_effect,
+                             diff_config, render_markdown, render_text, select_changes, user_effects)
 
 from .resources import by_address, configuration, resource, user
 
@@ -78,3 +78,25 @@ def test_markdown_names_no_user_and_shows_no_values():
     assert "| start syncing (initial sync pending) | 1 |" in markdown
     assert "| `SyncConfiguration/sales` | start syncing (initial sync pending): 1, stop syncing: 1 |" in markdown
     assert "targets 1 user pattern" not in markdown and "`SyncConfiguration/sales`, 1 user pattern" in markdown
+
+
+def test_each_effect_reads_as_a_sentence_and_counts_per_configuration_in_markdown():
+    effects = (
+        UserEffect("u1", EffectKind.MOVE, "a", "b", (FieldChange("contacts.direction", "both", "none"),)),
+        UserEffect("u2", EffectKind.DIRECTION_CHANGE, "a", "a",
+                   (FieldChange("events.direction", "both", "salesforce_to_exchange"),)),
+        UserEffect("u3", EffectKind.RESET, "a", "a", (FieldChange("resetSync", 1, 2),)),
+        UserEffect("u4", EffectKind.DISABLE, "b", None),
+    )
+    assert [describe_effect(e) for e in effects] == [
+        'moves from a to b: contacts direction "both" -> "none"',
+        'under a: events direction "both" -> "salesforce_to_exchange"',
+        "reset sync requested: pairings are rebuilt on the next cycle (resetSync 1 -> 2)",
+        "is disabled and stops syncing (was under b)",
+    ]
+    plan = Plan(config_digest="d", state_lineage="l", state_serial=1, effects=effects,
+                config_changes=tuple(diff_config({}, by_address(configuration("a", [])))))
+    markdown = render_markdown(plan)
+    assert "| `SyncConfiguration/a` | change sync direction: 1, moved out: 1, reset sync (pairings rebuilt): 1 |" in markdown
+    assert "| `SyncConfiguration/b` | disabled: 1, moved in: 1 |" in markdown
+    assert not any(user in markdown for user in ("u1", "u2", "u3", "u4"))
