@@ -10,11 +10,11 @@ ambiguous with the candidate ids, because guessing is how duplicates and merged 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .objects import MatchRule
+from .objects import MatchRule, always_compatible
 from .ports import SourceRecord
 
 STAMP_RULE = "stamp"
@@ -60,14 +60,13 @@ def match_records(
     matches: list[Match] = []
     ambiguities: list[Ambiguity] = []
 
-    stamp_rule = MatchRule(STAMP_RULE, key=lambda _: None)
     stamped: dict[str, list[str]] = defaultdict(list)
     for exchange_id, item in exchange_pool.items():
         if item.record.salesforce_id_stamp is not None:
             stamped[item.record.salesforce_id_stamp].append(exchange_id)
     _resolve_groups(
         {stamp: ([stamp] if stamp in salesforce_pool else [], ids) for stamp, ids in stamped.items()},
-        stamp_rule, salesforce_pool, exchange_pool, matches, ambiguities,
+        STAMP_RULE, always_compatible, salesforce_pool, exchange_pool, matches, ambiguities,
     )
 
     for rule in rules:
@@ -80,7 +79,7 @@ def match_records(
             key = rule.key(item.canonical)
             if key is not None:
                 groups[key][1].append(exchange_id)
-        _resolve_groups(groups, rule, salesforce_pool, exchange_pool, matches, ambiguities)
+        _resolve_groups(groups, rule.name, rule.compatible, salesforce_pool, exchange_pool, matches, ambiguities)
 
     return MatchResult(
         matches=tuple(matches),
@@ -92,7 +91,8 @@ def match_records(
 
 def _resolve_groups(
     groups: Mapping[Hashable, tuple[list[str], list[str]]],
-    rule: MatchRule,
+    rule_name: str,
+    compatible: Callable[[Mapping[str, Any], Mapping[str, Any]], bool],
     salesforce_pool: dict[str, Unpaired],
     exchange_pool: dict[str, Unpaired],
     matches: list[Match],
@@ -104,26 +104,23 @@ def _resolve_groups(
     for salesforce_ids, exchange_ids in groups.values():
         if not salesforce_ids or not exchange_ids:
             continue
-        edges = {
-            (s, e) for s in salesforce_ids for e in exchange_ids
-            if rule.name == STAMP_RULE
-            or rule.compatible(salesforce_pool[s].canonical, exchange_pool[e].canonical)
-        }
+        edges = {(s, e) for s in salesforce_ids for e in exchange_ids
+                 if compatible(salesforce_pool[s].canonical, exchange_pool[e].canonical)}
         for component_sf, component_ex in _components(edges):
             if len(component_sf) == 1 and len(component_ex) == 1:
                 salesforce_id, exchange_id = component_sf[0], component_ex[0]
-                matches.append(Match(salesforce_pool.pop(salesforce_id), exchange_pool.pop(exchange_id), rule.name))
+                matches.append(Match(salesforce_pool.pop(salesforce_id), exchange_pool.pop(exchange_id), rule_name))
                 continue
             for salesforce_id in component_sf:
                 salesforce_pool.pop(salesforce_id)
             for exchange_id in component_ex:
                 exchange_pool.pop(exchange_id)
             ambiguities.append(Ambiguity(
-                rule=rule.name,
+                rule=rule_name,
                 salesforce_ids=tuple(component_sf),
                 exchange_ids=tuple(component_ex),
                 reason=(f"{len(component_sf)} Salesforce and {len(component_ex)} Exchange records share "
-                        f"the same {rule.name}; pair them by hand (or make the {rule.name} unique)"),
+                        f"the same {rule_name}; pair them by hand (or make the {rule_name} unique)"),
             ))
 
 

@@ -3,6 +3,7 @@ the action decide() takes and what it writes where."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -213,3 +214,32 @@ def test_absence_from_a_full_listing_counts_as_a_delete() -> None:
     assert [(a.kind, a.salesforce_id) for a in decisions.actions] == [
         (ActionKind.DELETE_EXCHANGE, SF_ID), (ActionKind.CREATE_EXCHANGE, "003B")]
     assert "no longer listed by salesforce" in decisions.actions[0].reason
+
+
+@pytest.mark.parametrize("conflict, title", [(ConflictPolicy.SALESFORCE_WINS, "CTO"),
+                                             (ConflictPolicy.EXCHANGE_WINS, "CEO")])
+def test_first_pairing_settles_differences_by_the_conflict_policy(conflict: ConflictPolicy, title: str) -> None:
+    salesforce = salesforce_record({"Surname": "Doe", "EmailAddress1": "jane@x.com", "JobTitle": "CTO"})
+    exchange = exchange_record({"Surname": "Doe", "EmailAddress1": "JANE@x.com", "JobTitle": "CEO",
+                                "MobilePhone": "+1 555 0100"}, stamp=None)
+    decisions = decide(SyncPolicy(MAPPING, conflict=conflict), [], snapshot(salesforce), snapshot(exchange), now=NOW)
+    (action,) = decisions.actions
+    assert action.kind is ActionKind.PAIR and action.next_pair.base["JobTitle"] == title
+    assert action.next_pair.base["MobilePhone"] == "+1 555 0100"          # one side only: it fills the other
+    assert action.exchange_write.salesforce_id_stamp == SF_ID
+
+
+def test_unlink_counts_as_a_change_and_ignore_does_not() -> None:
+    def decided(policy: DeletePolicy):
+        deletes = DeletePolicies(DeletePolicy.PROPAGATE, policy)
+        return decide(SyncPolicy(MAPPING, deletes=deletes), [synced_pair()], UNCHANGED, snapshot(deleted=(EX_ID,)),
+                      now=NOW)
+    assert (decided(DeletePolicy.UNLINK).change_count, decided(DeletePolicy.IGNORE).change_count) == (1, 0)
+    assert decided(DeletePolicy.PROPAGATE).delete_count == 1
+
+
+def test_plan_entries_are_json() -> None:
+    decisions = decide(SyncPolicy(MAPPING), [synced_pair()],
+                       snapshot(salesforce_record(edited(JobTitle="CTO", Birthday="1980-12-31"))),
+                       snapshot(exchange_record(edited(JobTitle="CEO"))), now=NOW)
+    assert json.loads(json.dumps(decisions.describe(include_values=True)))[0]["kind"] == "resolve_conflict"
