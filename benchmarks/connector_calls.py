@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from harness import Phase, SandboxProcess, batches, format_table, in_fresh_process, measured, parse_args, write_results
+from harness import Case, Phase, SandboxProcess, argument_parser, batches, measured, parse_sizes, run_benchmark
 
 from reconciler.connectors.exchange import EWS_BATCH, SYNC_PAGE, ExchangeConnector
 from reconciler.connectors.salesforce import COLLECTION_SIZE, CURSOR_OVERLAP, QUERY_PAGE_SIZE, SalesforceConnector
@@ -72,7 +72,7 @@ def _list_all(store: RecordStore, cursor: str | None) -> tuple[int, str]:
             return seen, cursor
 
 
-def run_size(size: int) -> dict[str, Any]:
+def run_size(size: int, trace_heap: bool) -> list[dict[str, Any]]:
     """All phases for ``size`` contacts, in a sandbox seeded with the bench user and nothing else."""
     people = generate_seed(users=1, contacts_per_user=size, events_per_user=0)["salesforce"]["contacts"]
     phases: list[Phase] = []
@@ -82,16 +82,16 @@ def run_size(size: int) -> dict[str, Any]:
         contacts = salesforce.contact_store(owner_id)
 
         with measured(sandbox, Phase("salesforce write", size, batches(size, COLLECTION_SIZE),
-                                     f"ceil(N/{COLLECTION_SIZE}) collection calls")) as phase:
+                                     f"ceil(N/{COLLECTION_SIZE}) collection calls"), trace_heap) as phase:
             written = _write_all(contacts, [CreateOp(_salesforce_fields(c, owner_id)) for c in people])
         phases.append(phase)
         _age_past_change_window(written)
         with measured(sandbox, Phase("salesforce full listing", size, batches(size, QUERY_PAGE_SIZE),
-                                     f"ceil(N/{QUERY_PAGE_SIZE}) query pages")) as phase:
+                                     f"ceil(N/{QUERY_PAGE_SIZE}) query pages"), trace_heap) as phase:
             listed, cursor = _list_all(contacts, None)
         phases.append(phase)
         with measured(sandbox, Phase("salesforce no-change listing", 0, 2,
-                                     "1 changed-since query + 1 getDeleted")) as phase:
+                                     "1 changed-since query + 1 getDeleted"), trace_heap) as phase:
             changed, _ = _list_all(contacts, cursor)
         phases.append(phase)
         if (listed, changed) != (size, 0):
@@ -103,37 +103,31 @@ def run_size(size: int) -> dict[str, Any]:
             ops = [CreateOp({_TO_EXCHANGE[k]: v for k, v in c.items() if k in _TO_EXCHANGE}, salesforce_id_stamp=sf_id)
                    for c, sf_id in zip(people, (r.record_id for r in written))]
             with measured(sandbox, Phase("exchange write", size, batches(size, EWS_BATCH),
-                                         f"ceil(N/{EWS_BATCH}) CreateItem calls")) as phase:
+                                         f"ceil(N/{EWS_BATCH}) CreateItem calls"), trace_heap) as phase:
                 _write_all(items, ops)
             phases.append(phase)
             with measured(sandbox, Phase("exchange full listing", size,
                                          batches(size, SYNC_PAGE) + batches(size, EWS_BATCH),
-                                         f"ceil(N/{SYNC_PAGE}) SyncFolderItems + ceil(N/{EWS_BATCH}) GetItem")) as phase:
+                                         f"ceil(N/{SYNC_PAGE}) SyncFolderItems + ceil(N/{EWS_BATCH}) GetItem"), trace_heap) as phase:
                 listed, cursor = _list_all(items, None)
             phases.append(phase)
-            with measured(sandbox, Phase("exchange no-change listing", 0, 1, "1 SyncFolderItems")) as phase:
+            with measured(sandbox, Phase("exchange no-change listing", 0, 1, "1 SyncFolderItems"), trace_heap) as phase:
                 changed, _ = _list_all(items, cursor)
             phases.append(phase)
         finally:
             exchange.close()
         if (listed, changed) != (size, 0):
             raise RuntimeError(f"Exchange listed {listed} of {size} contacts and {changed} changes (expected 0)")
-    return {"size": size, "sandbox_seed_seconds": sandbox.seed_seconds, "phases": [p.to_json() for p in phases]}
-
-
-def _phase(data: dict[str, Any]) -> Phase:
-    data = {k: v for k, v in data.items() if k != "total_calls"}
-    return Phase(**data)
+    return [p.to_json() for p in phases]
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(__doc__.splitlines()[0], "1000,10000,50000", argv)
-    runs = []
-    for size in args.sizes:
-        run = in_fresh_process(run_size, size)
-        runs.append(run)
-        print(format_table(f"\n{BENCHMARK}: {size} contacts, one user", [_phase(p) for p in run["phases"]]), flush=True)
-    path = write_results(args.results_dir, BENCHMARK, runs)
+    parser = argument_parser(__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=parse_sizes, default="1000,10000,50000",
+                        help="comma-separated contact counts (default 1000,10000,50000)")
+    args = parser.parse_args(argv)
+    cases = [Case(f"{size} contacts, one user", (size,)) for size in args.sizes]
+    path = run_benchmark(BENCHMARK, cases, run_size, args.results_dir, args.heap)
     print(f"\nresults: {path}")
     return 0
 

@@ -112,27 +112,36 @@ class SandboxProcess:
         self._channel.send("reset")
         self._channel.recv()
 
-    def secret(self, service: str, key: str) -> Secret:
-        """A file reference to one of the credentials the sandbox wrote to ``secrets/``."""
-        return Secret("file", str(self.data_dir / "secrets" / f"{service}.{key}"))
-
     def salesforce_settings(self) -> SalesforceSettings:
-        """JWT bearer as the integration user: the login a production org would use."""
-        salesforce = self.endpoints["salesforce"]
-        return SalesforceSettings(
-            instance_url=salesforce["instanceUrl"], login_url=salesforce["loginUrl"],
-            api_version=salesforce["apiVersion"], ca_file=Path(self.endpoints["caFile"]),
-            auth=SalesforceAuth(type="jwt_bearer", client_id=salesforce["credentials"]["clientId"],
-                                username=salesforce["credentials"]["username"],
-                                private_key=self.secret("salesforce", "jwtPrivateKey")))
+        return salesforce_settings(self.endpoints, self.data_dir / "secrets")
 
     def exchange_settings(self) -> ExchangeSettings:
-        """The impersonating service account: on-premises Exchange, where EWS stays."""
-        exchange = self.endpoints["exchange"]
-        return ExchangeSettings(
-            ews_url=exchange["ewsUrl"], domains=tuple(exchange["domains"]), ca_file=Path(self.endpoints["caFile"]),
-            auth=ExchangeAuth(type="service_account", username=exchange["credentials"]["serviceAccountUsername"],
-                              password=self.secret("exchange", "serviceAccountPassword")))
+        return exchange_settings(self.endpoints, self.data_dir / "secrets")
+
+
+def _secret(secrets_dir: Path, service: str, key: str) -> Secret:
+    """A file reference to one of the credentials the sandbox writes to ``secrets/``."""
+    return Secret("file", str(secrets_dir / f"{service}.{key}"))
+
+
+def salesforce_settings(endpoints: Mapping[str, Any], secrets_dir: Path) -> SalesforceSettings:
+    """JWT bearer as the sandbox's integration user: the login a production org would use."""
+    salesforce = endpoints["salesforce"]
+    return SalesforceSettings(
+        instance_url=salesforce["instanceUrl"], login_url=salesforce["loginUrl"],
+        api_version=salesforce["apiVersion"], ca_file=Path(endpoints["caFile"]),
+        auth=SalesforceAuth(type="jwt_bearer", client_id=salesforce["credentials"]["clientId"],
+                            username=salesforce["credentials"]["username"],
+                            private_key=_secret(secrets_dir, "salesforce", "jwtPrivateKey")))
+
+
+def exchange_settings(endpoints: Mapping[str, Any], secrets_dir: Path) -> ExchangeSettings:
+    """The sandbox's impersonating service account: on-premises Exchange, where EWS stays."""
+    exchange = endpoints["exchange"]
+    return ExchangeSettings(
+        ews_url=exchange["ewsUrl"], domains=tuple(exchange["domains"]), ca_file=Path(endpoints["caFile"]),
+        auth=ExchangeAuth(type="service_account", username=exchange["credentials"]["serviceAccountUsername"],
+                          password=_secret(secrets_dir, "exchange", "serviceAccountPassword")))
 
 
 # -- measuring a phase -----------------------------------------------------------------------------
@@ -148,8 +157,8 @@ class Phase:
     bound_rule: str
     calls: dict[str, int] = field(default_factory=dict)   # "service.operation" -> requests
     wall_seconds: float = 0.0
-    heap_peak_mb: float = 0.0       # tracemalloc peak during the phase (Python objects only)
-    max_rss_mb: float = 0.0         # the process's resident high-water mark at the phase's end
+    max_rss_mb: float = 0.0            # the process's resident high-water mark at the phase's end
+    heap_peak_mb: float | None = None  # tracemalloc peak during the phase (Python objects), from the heap pass
 
     @property
     def total_calls(self) -> int:
@@ -157,6 +166,10 @@ class Phase:
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "total_calls": self.total_calls}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Phase":
+        return cls(**{k: v for k, v in data.items() if k != "total_calls"})
 
 
 def _max_rss_mb() -> float:
@@ -166,24 +179,27 @@ def _max_rss_mb() -> float:
 
 
 @contextmanager
-def measured(sandbox: SandboxProcess, phase: Phase) -> Iterator[Phase]:
-    """Measure the block into ``phase``. tracemalloc slows allocation-heavy code, so the wall time
-    includes its overhead; the call counts, the point of these benchmarks, do not depend on it."""
+def measured(sandbox: SandboxProcess, phase: Phase, trace_heap: bool) -> Iterator[Phase]:
+    """Measure the block into ``phase``: calls, wall time and peak RSS, and with ``trace_heap`` the
+    tracemalloc peak. Tracing makes allocation-heavy code (exchangelib's XML handling) several
+    times slower, which is why :func:`run_benchmark` traces in a second pass of its own."""
     sandbox.reset_counts()
-    tracemalloc.start()
+    if trace_heap:
+        tracemalloc.start()
     started = time.perf_counter()
     try:
         yield phase
     finally:
         phase.wall_seconds = time.perf_counter() - started
-        phase.heap_peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
-        tracemalloc.stop()
+        if trace_heap:
+            phase.heap_peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+            tracemalloc.stop()
         phase.max_rss_mb = _max_rss_mb()
         phase.calls = {f"{service}.{operation}": n for service, ops in sandbox.counts().items()
                        for operation, n in ops.items()}
 
 
-# -- running sizes in fresh processes --------------------------------------------------------------
+# -- running cases in fresh processes --------------------------------------------------------------
 
 def _run_and_report(channel: Connection, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
@@ -210,25 +226,54 @@ def in_fresh_process(function: Callable[..., Any], *args: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Case:
+    """One run of a benchmark: ``title`` for the table, ``args`` for its run function."""
+
+    title: str
+    args: tuple[Any, ...]
+
+
+RunCase = Callable[..., list[dict[str, Any]]]  # run(*case.args, trace_heap) -> phases as JSON
+
+
+def run_benchmark(benchmark: str, cases: Sequence[Case], run: RunCase, results_dir: Path, heap: bool) -> Path:
+    """Run each case in a fresh process (timing pass) and, with ``heap``, once more with
+    tracemalloc (heap pass, whose peaks join the timing pass's phases); print a table per case and
+    write the JSON results."""
+    runs = []
+    for case in cases:
+        phases = [Phase.from_json(p) for p in in_fresh_process(run, *case.args, False)]
+        if heap:
+            traced = {p["name"]: p for p in in_fresh_process(run, *case.args, True)}
+            for phase in phases:
+                phase.heap_peak_mb = traced[phase.name]["heap_peak_mb"]
+        print(format_table(f"\n{benchmark}: {case.title}", phases), flush=True)
+        runs.append({"case": case.title, "args": list(case.args), "phases": [p.to_json() for p in phases]})
+    return write_results(results_dir, benchmark, runs)
+
+
 # -- command line, table and results ---------------------------------------------------------------
 
-def parse_args(description: str, default_sizes: str, argv: Sequence[str] | None = None,
-               extra: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+def parse_sizes(text: str) -> list[int]:
+    """``"1000,10_000"`` -> ``[1000, 10000]`` (argparse ``type``)."""
+    try:
+        sizes = [int(size.replace("_", "")) for size in text.split(",") if size.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated counts, got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("expected at least one positive count")
+    return sizes
+
+
+def argument_parser(description: str) -> argparse.ArgumentParser:
+    """The options every benchmark takes; each adds its own size options."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--sizes", default=default_sizes,
-                        help=f"comma-separated record counts (default {default_sizes})")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR,
                         help="where the JSON results go (default benchmarks/results/)")
-    if extra is not None:
-        extra(parser)
-    args = parser.parse_args(argv)
-    try:
-        args.sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
-    except ValueError:
-        parser.error(f"--sizes takes comma-separated integers, got {args.sizes!r}")
-    if not args.sizes or min(args.sizes) < 1:
-        parser.error("--sizes needs at least one positive count")
-    return args
+    parser.add_argument("--no-heap", dest="heap", action="store_false",
+                        help="skip the second, tracemalloc pass (halves the run time; no heap peaks)")
+    return parser
 
 
 def _breakdown(calls: Mapping[str, int]) -> str:
@@ -237,13 +282,15 @@ def _breakdown(calls: Mapping[str, int]) -> str:
 
 def format_table(title: str, phases: Sequence[Phase]) -> str:
     """A plain-text table: one line per phase, calls beside the lower bound, then the breakdown."""
-    header = f"{'phase':<34} {'records':>8} {'calls':>7} {'bound':>7} {'ratio':>6} {'wall s':>8} {'heap MB':>8} {'RSS MB':>7}"
+    header = (f"{'phase':<34} {'records':>8} {'calls':>7} {'bound':>7} {'ratio':>6} {'wall s':>8} "
+              f"{'heap MB':>8} {'RSS MB':>7}")
     lines = [title, header, "-" * len(header)]
     for phase in phases:
-        ratio = phase.total_calls / phase.lower_bound if phase.lower_bound else float("nan")
+        ratio = f"{phase.total_calls / phase.lower_bound:.2f}" if phase.lower_bound else "-"
+        heap = f"{phase.heap_peak_mb:.1f}" if phase.heap_peak_mb is not None else "-"
         lines.append(f"{phase.name:<34} {phase.records:>8} {phase.total_calls:>7} {phase.lower_bound:>7} "
-                     f"{ratio:>6.2f} {phase.wall_seconds:>8.2f} {phase.heap_peak_mb:>8.1f} {phase.max_rss_mb:>7.0f}")
-        lines.append(f"{'':<4}{_breakdown(phase.calls)}")
+                     f"{ratio:>6} {phase.wall_seconds:>8.2f} {heap:>8} {phase.max_rss_mb:>7.0f}")
+        lines.append(f"{'':<4}{_breakdown(phase.calls)}   [bound: {phase.bound_rule}]")
     return "\n".join(lines)
 
 
