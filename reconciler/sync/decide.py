@@ -465,8 +465,8 @@ class _Cycle:
             stamp = item.record.salesforce_id_stamp
             if stamp is None or stamp in unpaired_salesforce:
                 exchange_pool.append(item)
-            elif (Side.SALESFORCE, stamp) in self.tombstoned or stamp in paired[Side.SALESFORCE]:
-                continue   # stopped syncing (tombstone) or already handled as a copy of a paired item
+            elif (Side.SALESFORCE, stamp) in self.tombstoned:
+                continue   # that contact stopped syncing: its old Exchange copy stays unsynced too
             else:
                 reported.append(self.action(
                     ActionKind.SKIP, None, item.record.id, self.display_name(item.canonical),

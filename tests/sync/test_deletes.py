@@ -109,3 +109,16 @@ def test_one_way_direction_never_deletes_against_it() -> None:
     assert list(jane(salesforce)) == [contact]
     quiet_for(harness)
     assert jane(exchange) == {}
+
+
+def test_a_kept_copy_that_moves_mailbox_stays_unsynced() -> None:
+    salesforce, exchange, harness, contact, item = synced(
+        contact_policy(deletes=DeletePolicies(DeletePolicy.UNLINK, DeletePolicy.UNLINK)))
+    salesforce.user_delete(contact)
+    harness.cycle()
+    kept = exchange.live()[item]
+    exchange.user_delete(item)                                   # the mailbox moves: new id, same stamp
+    moved = exchange.user_create(dict(kept.fields), stamp=kept.salesforce_id_stamp)
+    harness.cursors = {side: None for side in harness.cursors}
+    quiet_for(harness)
+    assert list(jane(exchange)) == [moved] and jane(salesforce) == {}
