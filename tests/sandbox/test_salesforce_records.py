@@ -264,3 +264,17 @@ def test_like_escapes_match_literal_wildcards(sf: Salesforce) -> None:
     assert names("under%score") == ["Under_score", "Underscore"]
     assert names(r"under\_score") == ["Under_score"]
     assert names("under_score") == ["Under_score"]  # _ stands for exactly one character
+
+
+def test_usernames_are_unique(sf: Salesforce) -> None:
+    profile = record_id(sf, "SELECT Id FROM Profile WHERE Name = 'Sales User'")
+    new_user = {"Username": "ALICE@acme.example", "Email": "a2@acme.example", "LastName": "Two", "ProfileId": profile}
+    with pytest.raises(SalesforceMalformedRequest) as refused:
+        sf.User.create(new_user)
+    assert error_of(refused)["errorCode"] == "DUPLICATE_USERNAME"
+    created = sf.User.create({**new_user, "Username": "alice.two@acme.example"})
+    assert created["id"].startswith("005")
+    with pytest.raises(SalesforceMalformedRequest):
+        sf.User.update(created["id"], {"Username": "carol@acme.example"})
+    sf.User.update(created["id"], {"Username": "alice.2@acme.example"})
+    assert record_id(sf, "SELECT Id FROM User WHERE Username = 'alice.2@acme.example'") == created["id"]

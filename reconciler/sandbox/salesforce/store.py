@@ -155,6 +155,7 @@ class Store:
         self.custom_fields: dict[str, list[dict[str, Any]]] = {}
         # parent event id -> {invited user id -> child event id}
         self.child_events: dict[str, dict[str, str]] = {}
+        self.usernames: dict[str, str] = {}  # lower-case Username -> User id (usernames are org-unique)
         self.clock = Clock()
         self.created_ms = self.clock.now_ms()  # when the org began; the seed moves it to its first stamp
 
@@ -178,11 +179,8 @@ class Store:
         return self.indexes[obj.name.lower()][field_name.lower()].get(value, set())
 
     def find_user(self, username: str) -> Record | None:
-        wanted = username.lower()
-        for user in self.tables["user"].values():
-            if user["Username"].lower() == wanted:
-                return user
-        return None
+        user_id = self.usernames.get(username.lower())
+        return None if user_id is None else self.tables["user"][user_id]
 
     def declare_custom_field(self, object_name: str, spec: dict[str, Any]) -> None:
         """Add a ``__c`` field from the seed (name, type, length, picklist)."""
@@ -323,6 +321,8 @@ class Store:
             _derive_event_times(record, set(values))
         if obj.name == "EventRelation":
             self._check_new_relation(record)
+        if obj.name == "User":
+            self._check_username(record["Username"], None)
         if obj.has_owner and not seeding:
             self._check_owner(obj, record["OwnerId"])
         return Write("create", obj, self.new_id(obj), record)
@@ -342,6 +342,8 @@ class Store:
             _derive_event_times(merged, set(values))
         if obj.has_owner and "OwnerId" in values:
             self._check_owner(obj, merged["OwnerId"])
+        if obj.name == "User" and "Username" in values:
+            self._check_username(merged["Username"], current["Id"])
         changed = {k: v for k, v in merged.items() if current.get(k) != v}
         return Write("update", obj, current["Id"], changed)
 
@@ -386,6 +388,13 @@ class Store:
                                   f"operation performed with inactive user [{owner_id}] as owner of "
                                   f"{obj.name.lower()}", ["OwnerId"])
 
+    def _check_username(self, username: str, user_id: str | None) -> None:
+        holder = self.usernames.get(username.lower())
+        if holder is not None and holder != user_id:
+            raise SalesforceError("DUPLICATE_USERNAME",
+                                  f"Duplicate Username. The username already exists in this or another "
+                                  f"Salesforce organization: {username}", ["Username"])
+
     def _check_new_relation(self, record: Record) -> None:
         event = self.tables["event"][record["EventId"]]
         if event["IsChild"]:
@@ -425,6 +434,10 @@ class Store:
         table = self.tables[obj.name.lower()]
         table.pop(record["Id"], None)
         table[record["Id"]] = record
+        if obj.name == "User":
+            if before is not None:
+                self.usernames.pop(before["Username"].lower(), None)
+            self.usernames[record["Username"].lower()] = record["Id"]
         for field_key, index in self.indexes[obj.name.lower()].items():
             name = obj.fields[field_key].name
             old = None if before is None else before.get(name)
