@@ -196,7 +196,7 @@ class _Cycle:
             actions.append(self.action(
                 ActionKind.AMBIGUOUS, salesforce_id, None,
                 self.display_name(*(exchange.canonical.get(item.id) for item in items), pair.base),
-                "Exchange items carry the Salesforce Id of a contact already synced with another "
+                "Exchange items carry the Salesforce Id of a record already synced with another "
                 "Exchange item; they are left alone (remove the copies or Reset Sync)",
                 candidates={"salesforce": (salesforce_id,),
                             "exchange": tuple(sorted({pair.exchange_id, *(item.id for item in items)}))},
