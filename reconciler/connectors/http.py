@@ -112,8 +112,7 @@ class VerifyingEwsAdapter(HTTPAdapter):
 
     A 401 answer loses its ``Connection: close`` header: exchangelib checks that header before the
     status and would read a rejected password as ErrorServerBusy, and retrying a wrong password is
-    how service accounts get locked out. (Servers that close after every answer, like the sandbox's
-    HTTP server, and some proxies do send it.)
+    how service accounts get locked out. (Some proxies and load balancers do send it on a 401.)
     """
 
     _trust: dict[str, Verify] = {}

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from cheroot import wsgi as cheroot_wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 from werkzeug.wrappers import Request, Response
 
 from .counters import Counters, LoggedRequest
@@ -28,11 +29,22 @@ from .tls import TlsFiles, ensure_tls
 DEFAULT_SEED_DIR = Path(__file__).with_name("seed")
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:  # the request log lives in Counters
-        pass
+class _Gateway(cheroot_wsgi.Gateway_10):
+    """Exposes the client connection to the app, so the drop_connection fault can cut it."""
 
-    def log_error(self, *args: Any, **kwargs: Any) -> None:
+    def get_environ(self) -> dict[str, Any]:
+        environ = super().get_environ()
+        environ["reconciler.sandbox.connection"] = self.req.conn
+        return environ
+
+
+class _HttpServer(cheroot_wsgi.Server):
+    """cheroot rather than werkzeug's development server: it keeps HTTP/1.1 connections alive,
+    as IIS and Salesforce do. werkzeug closes every connection, which costs a TLS handshake per
+    call in benchmarks and makes exchangelib read any non-200 answer as ErrorServerBusy."""
+
+    def error_log(self, msg: str = "", level: int = 20, traceback: bool = False) -> None:
+        # Dropped connections (a fault we inject) and client disconnects are expected here.
         pass
 
 
@@ -76,7 +88,7 @@ class Sandbox:
         for service in services if services is not None else default_services():
             self.services[service.name] = service
         self._port = port
-        self._server: BaseWSGIServer | None = None
+        self._server: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._flusher: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -92,25 +104,25 @@ class Sandbox:
     @property
     def base_url(self) -> str:
         assert self._server is not None, "the sandbox is not started"
-        return f"https://127.0.0.1:{self._server.server_port}"
+        return f"https://127.0.0.1:{self._server.bind_addr[1]}"
 
     @property
     def ca_file(self) -> Path:
         return self.tls.ca_cert
 
     def start(self) -> "Sandbox":
-        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ssl_context.minimum_version = ssl.TLSVersion.TLSv1_2
-        ssl_context.load_cert_chain(self.tls.server_cert, self.tls.server_key)
-        self._server = make_server("127.0.0.1", self._port, self._wsgi, threaded=True,
-                                   request_handler=_QuietHandler, ssl_context=ssl_context)
+        self._server = _HttpServer(("127.0.0.1", self._port), self._wsgi, numthreads=16,
+                                   server_name="reconciler-sandbox")
+        self._server.gateway = _Gateway
+        adapter = BuiltinSSLAdapter(str(self.tls.server_cert), str(self.tls.server_key))
+        adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self._server.ssl_adapter = adapter
+        self._server.prepare()  # binds the port, so base_url is known before serving
         context = SandboxContext(self.base_url, self.data_dir, self.faults, self.counters, self.services)
         for service in self.services.values():
             service.attach(context)
         self._load_data()
-        # A short poll interval: stop() waits for the serve loop to notice, and tests stop sandboxes often.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="sandbox-http", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve, name="sandbox-http", daemon=True)
         self._thread.start()
         if self.data_dir is not None:
             self._flusher = threading.Thread(target=self._flush_loop, name="sandbox-flush", daemon=True)
@@ -121,8 +133,7 @@ class Sandbox:
     def stop(self) -> None:
         self._stopping.set()
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
         if self._flusher is not None:
             self._flusher.join()
         self.flush()
@@ -217,12 +228,12 @@ class Sandbox:
             time.sleep(fault.delay_ms / 1000)
             fault = None
         if fault is not None and fault.kind == "drop_connection":
-            sock = environ.get("werkzeug.socket")
-            if isinstance(sock, socket.socket):
+            connection = environ.get("reconciler.sandbox.connection")
+            if connection is not None:
                 try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                finally:
-                    sock.close()
+                    connection.socket.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
             self.counters.record(LoggedRequest(service.name, operation, 0, 0.0, 0))
             raise _DroppedConnection()
         if fault is not None:
