@@ -35,7 +35,6 @@ class FieldDef:
     relationship_name: str | None = None
     picklist: tuple[str, ...] = ()
     default: object = None
-    label: str = ""
 
 
 @dataclass

@@ -359,7 +359,7 @@ class SalesforceService(Service):
     def _op_describe(self, request: Request, target: _Route, user_id: str) -> Response:
         obj = self._object(target.sobject)
         fields = [{
-            "name": f.name, "label": f.label or f.name, "type": f.type, "length": f.length,
+            "name": f.name, "label": f.name, "type": f.type, "length": f.length,
             "nillable": f.nillable, "createable": f.createable, "updateable": f.updateable,
             "custom": f.custom, "referenceTo": list(f.reference_to), "relationshipName": f.relationship_name,
             "defaultedOnCreate": f.default is not None,

@@ -45,7 +45,6 @@ KEYWORDS = frozenset({"select", "from", "where", "and", "or", "not", "in", "like
                       "false", "count"})
 RELATIVE_DATES = frozenset({"today", "yesterday", "tomorrow"})
 RELATIVE_DAY_RANGES = frozenset({"last_n_days", "next_n_days"})
-COMPARISONS = ("=", "!=", "<>", "<=", ">=", "<", ">")
 
 
 @dataclass(frozen=True)
