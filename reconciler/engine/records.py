@@ -308,6 +308,9 @@ def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, para
     user), planned concurrently, ``users`` restricting it to those names."""
     if not any(c.active for c in config.configurations.values()):
         return []
+    with_events = sorted(c.name for c in config.configurations.values() if c.active and c.events.direction != "none")
+    if with_events:
+        progress(f"Note: events are not synced yet (contacts only); configurations with events: {', '.join(with_events)}")
     roster = build_roster(config, directory_lookup(config, runtime))
     if users is not None:
         wanted = set(users)

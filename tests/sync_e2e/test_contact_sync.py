@@ -198,3 +198,46 @@ def test_users_that_cannot_sync_are_reported_and_skipped(world: World):
         [status] = [s for s in store.user_statuses() if s.user == "carol"]
     assert {d.state for d in status.directions} == {"disabled"}
     assert outcome.ok
+
+
+def test_a_saved_plan_is_refused_for_users_another_sync_reached_first(world: World):
+    world.cycle()
+    gavin = world.by_email(world.salesforce_contacts(ALICE), "Email", "gavin@hooli.example")[0]
+    world.user_edit(world.salesforce_store(ALICE), gavin, Title="Chairman")
+    saved = world.plan()
+    world.cycle()   # another run syncs alice first
+    outcome = world.apply(saved)
+    [alice] = [r for r in outcome.records.results if r.user == "alice"]
+    assert alice.state == "error" and "plan again" in (alice.error or "") and alice.written == 0
+
+
+def test_a_listing_that_fails_defers_deletes_and_creates(world: World):
+    from reconciler.sandbox.faults import FaultRule
+
+    world.cycle()
+    pepper = world.by_email(world.salesforce_contacts(BOB), "Email", "pepper@stark.example")[0]
+    world.user_delete(world.salesforce_store(BOB), pepper)
+    world.sandbox.faults.add(FaultRule("http_500", service="exchange", operation="SyncFolderItems"))
+    plan = world.plan()
+    bob = world.entry(plan, "bob")
+    assert bob.listing_errors and ActionKind.DELETE_EXCHANGE not in world.kinds(plan, "bob")
+    assert ActionKind.DEFER in world.kinds(plan, "bob")
+    world.apply(plan)
+    world.sandbox.faults.clear()
+    assert world.by_email(world.exchange_contacts(BOB_MAILBOX), "EmailAddress1", "pepper@stark.example")
+    plan, outcome = world.cycle()
+    assert outcome.ok and ActionKind.DELETE_EXCHANGE in world.kinds(plan, "bob")
+    assert not world.by_email(world.exchange_contacts(BOB_MAILBOX), "EmailAddress1", "pepper@stark.example")
+
+
+def test_a_mailbox_that_suddenly_lists_nothing_halts_that_user(world: World):
+    world.cycle()
+    store = world.exchange_store("carol@acme.example")
+    for item in world.exchange_contacts("carol@acme.example"):
+        world.user_delete(store, item)
+    plan, outcome = world.cycle()
+    carol = world.entry(plan, "carol")
+    assert carol.halt is not None and carol.halt.guard.value == "empty_side"
+    [result] = [r for r in outcome.records.results if r.user == "carol"]
+    assert result.state == "error" and result.written == 0
+    assert len(world.salesforce_contacts(CAROL)) == 3
