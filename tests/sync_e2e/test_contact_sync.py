@@ -241,3 +241,23 @@ def test_a_mailbox_that_suddenly_lists_nothing_halts_that_user(world: World):
     [result] = [r for r in outcome.records.results if r.user == "carol"]
     assert result.state == "error" and result.written == 0
     assert len(world.salesforce_contacts(CAROL)) == 3
+
+
+def test_inactive_users_and_unknown_mailboxes_are_skipped_with_the_reason(world: World):
+    import yaml
+
+    path = world.config_dir / "reconciler.yaml"
+    documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    for doc in documents:
+        if doc["kind"] == "Profile":
+            doc["spec"]["members"].append("dave")
+    documents.append({"apiVersion": "reconciler/v1", "kind": "User", "metadata": {"name": "dave"},
+                      "spec": {"salesforceUsername": "dave@acme.example"}})
+    path.write_text(yaml.safe_dump_all(documents, sort_keys=False), encoding="utf-8")
+    world.edit_user("carol", mailbox="nobody@acme.example")
+
+    plan, outcome = world.cycle()
+    assert outcome.ok
+    dave, carol = world.entry(plan, "dave"), world.entry(plan, "carol")
+    assert dave.status == "skipped" and "inactive in Salesforce" in dave.reason
+    assert carol.status == "skipped" and "ResolveNames found nothing" in carol.reason
