@@ -431,9 +431,11 @@ class SalesforceContactStore(RecordStore):
     def _deleted_since(self, since: datetime) -> list[str]:
         """getDeleted for the window (org-wide ids; ids this user never had are ignored upstream).
 
-        ``earliestDateAvailable`` is not compared with the window: the sandbox reports the oldest
-        delete it holds there, so only the 15-day horizon (ours, and the service refusing an older
-        start with INVALID_REPLICATION_DATE) decides that a cursor has expired."""
+        ``earliestDateAvailable`` is not compared with the window: a cursor taken (with its overlap)
+        just after an org or sandbox began would read as expired, so only the 15-day horizon (ours,
+        and the service refusing an older start with INVALID_REPLICATION_DATE) decides that a cursor
+        has expired. A recycle-bin purge inside the horizon can hide deletes until the next full
+        listing; that is a known gap."""
         end = (self.connector.server_time or datetime.now(timezone.utc)) + timedelta(minutes=1)
         try:
             answer = self.connector.call("listing deleted contacts", lambda sf: sf.Contact.deleted(since, end))
