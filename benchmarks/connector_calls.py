@@ -14,9 +14,11 @@ Usage: ``python benchmarks/connector_calls.py --sizes 1000,10000,50000``
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from harness import Case, Phase, SandboxProcess, argument_parser, batches, measured, parse_sizes, run_benchmark
@@ -76,7 +78,8 @@ def run_size(size: int, trace_heap: bool) -> list[dict[str, Any]]:
     """All phases for ``size`` contacts, in a sandbox seeded with the bench user and nothing else."""
     people = generate_seed(users=1, contacts_per_user=size, events_per_user=0)["salesforce"]["contacts"]
     phases: list[Phase] = []
-    with SandboxProcess(users=1, contacts_per_user=0, events_per_user=0) as sandbox:
+    with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as scratch, \
+            SandboxProcess(Path(scratch) / "sandbox", users=1, contacts_per_user=0, events_per_user=0) as sandbox:
         salesforce = SalesforceConnector(sandbox.salesforce_settings())
         owner_id = salesforce.users_by_username([bench_user_address(1)])[bench_user_address(1)].id
         contacts = salesforce.contact_store(owner_id)
@@ -108,7 +111,8 @@ def run_size(size: int, trace_heap: bool) -> list[dict[str, Any]]:
             phases.append(phase)
             with measured(sandbox, Phase("exchange full listing", size,
                                          batches(size, SYNC_PAGE) + batches(size, EWS_BATCH),
-                                         f"ceil(N/{SYNC_PAGE}) SyncFolderItems + ceil(N/{EWS_BATCH}) GetItem"), trace_heap) as phase:
+                                         f"ceil(N/{SYNC_PAGE}) SyncFolderItems + ceil(N/{EWS_BATCH}) GetItem"),
+                          trace_heap) as phase:
                 listed, cursor = _list_all(items, None)
             phases.append(phase)
             with measured(sandbox, Phase("exchange no-change listing", 0, 1, "1 SyncFolderItems"), trace_heap) as phase:

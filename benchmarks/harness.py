@@ -15,9 +15,7 @@ import multiprocessing
 import os
 import platform
 import resource
-import shutil
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -72,14 +70,13 @@ def _serve_sandbox(channel: Connection, data_dir: str, seed_args: dict[str, Any]
 
 class SandboxProcess:
     """A sandbox seeded by ``reconciler.sandbox.generate.generate_seed(**seed_args)`` in a child
-    process, with its data directory (``endpoints.json``, ``secrets/``) under a temporary folder."""
+    process, keeping its data (``endpoints.json``, ``secrets/``) in ``data_dir``."""
 
-    def __init__(self, **seed_args: Any) -> None:
+    def __init__(self, data_dir: Path, **seed_args: Any) -> None:
         self.seed_args = seed_args
-        self._tmp = tempfile.mkdtemp(prefix="reconciler-bench-")
-        self.data_dir = Path(self._tmp) / "sandbox"
+        self.data_dir = data_dir
         self._channel, child = _SPAWN.Pipe()
-        self._process = _SPAWN.Process(target=_serve_sandbox, args=(child, str(self.data_dir), seed_args),
+        self._process = _SPAWN.Process(target=_serve_sandbox, args=(child, str(data_dir), seed_args),
                                        name="bench-sandbox")
         self.endpoints: dict[str, Any] = {}
         self.seed_seconds = 0.0
@@ -87,21 +84,19 @@ class SandboxProcess:
     def __enter__(self) -> "SandboxProcess":
         self._process.start()
         if not self._channel.poll(600):
+            self._process.terminate()
             raise RuntimeError("the benchmark sandbox did not start within 10 minutes")
         ready = self._channel.recv()
         self.endpoints, self.seed_seconds = ready["endpoints"], ready["seconds"]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        try:
-            if self._process.is_alive():
-                self._channel.send("stop")
-                self._channel.poll(120)
-        finally:
-            self._process.join(120)
-            if self._process.is_alive():
-                self._process.terminate()
-            shutil.rmtree(self._tmp, ignore_errors=True)
+        if self._process.is_alive():
+            self._channel.send("stop")
+            self._channel.poll(120)
+        self._process.join(120)
+        if self._process.is_alive():
+            self._process.terminate()
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Requests the sandbox answered since the last reset, by service and operation."""

@@ -38,8 +38,8 @@ def bench_user_address(number: int) -> str:
 
 def _users(count: int) -> list[dict[str, Any]]:
     return [{"username": bench_user_address(n), "email": bench_user_address(n), "first_name": "Bench",
-             "last_name": f"User {n:05d}", "profile": "Sales User", "time_zone": _TIME_ZONES[(n - 1) % len(_TIME_ZONES)]}
-            for n in range(1, count + 1)]
+             "last_name": f"User {n:05d}", "profile": "Sales User",
+             "time_zone": _TIME_ZONES[(n - 1) % len(_TIME_ZONES)]} for n in range(1, count + 1)]
 
 
 def _mailbox_copy(contact: dict[str, Any]) -> dict[str, Any]:

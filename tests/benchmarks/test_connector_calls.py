@@ -20,7 +20,8 @@ SIZE = 250  # two Salesforce collections, three CreateItem batches, one SyncFold
 @pytest.mark.slow
 def test_connector_calls_runs_and_reports_calls_at_the_batch_lower_bounds(tmp_path: Path) -> None:
     finished = subprocess.run(
-        [sys.executable, str(BENCHMARKS_DIR / "connector_calls.py"), "--sizes", str(SIZE), "--results-dir", str(tmp_path)],
+        [sys.executable, str(BENCHMARKS_DIR / "connector_calls.py"), "--sizes", str(SIZE),
+         "--results-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert finished.returncode == 0, finished.stderr
     assert "salesforce write" in finished.stdout and "exchange full listing" in finished.stdout
