@@ -206,9 +206,10 @@ def test_autodiscover_replaces_the_ews_url(load_yaml: Loader) -> None:
 
 
 def test_an_installed_package_finds_the_schemas_it_carries(tmp_path: Path) -> None:
-    """The wheel layout: no top-level schemas/ directory, the files in reconciler/_schemas."""
+    """The wheel layout: no top-level schemas/ directory, real files in reconciler/_schemas (the symlink
+    in a checkout becomes a directory of copies in the wheel)."""
     site = tmp_path / "site-packages"
-    shutil.copytree(REPO / "reconciler", site / "reconciler", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "reconciler", site / "reconciler", ignore=shutil.ignore_patterns("__pycache__", "_schemas"))
     shutil.copytree(REPO / "schemas", site / "reconciler" / "_schemas")
     script = (
         "from pathlib import Path\n"
