@@ -195,11 +195,12 @@ class _UserRun:
         for i, action in enumerate(chunk):
             update = apply_results(action, results[i])
             stamp = stamped.get(i)
-            if update.outcome is Outcome.APPLIED and update.store is not None and stamp is not None:
-                if stamp.status is WriteStatus.OK and stamp.version:
-                    update = replace(update, store=replace(update.store, exchange_version=stamp.version))
-                else:
-                    self.cursors_final = False   # re-list the item: the next cycle writes the stamp
+            if (update.outcome is Outcome.APPLIED and update.store is not None and stamp is not None
+                    and stamp.status is WriteStatus.OK and stamp.version):
+                # Stamped: the pair says so, or the next cycle would send a stamp-only update. A
+                # failed stamp leaves ``exchange_stamped`` False and the next cycle writes it.
+                update = replace(update, store=replace(update.store, exchange_version=stamp.version,
+                                                       exchange_stamped=True))
             self._tally(action, update)
             updates.append(update)
         self._commit(updates)

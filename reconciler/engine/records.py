@@ -80,16 +80,14 @@ def contact_stores(runtime: Runtime, configuration: SyncConfiguration, policy: S
 # -- state rows <-> sync core values --------------------------------------------------------------------
 
 def pair_from_record(record: PairRecord) -> Pair:
-    """A stored pair. The store keeps no "stamped" flag: apply stamps an Exchange item before it
-    commits its pair, and an item whose stamp write failed is listed again (its cursor is not
-    moved), where ``decide`` sees the missing stamp and writes it. ``""`` hashes mean "not known"."""
+    """A stored pair, as the sync core sees it (the store's row mirrors ``Pair`` field by field)."""
     return Pair(record.salesforce_id, record.exchange_id, record.salesforce_version, record.exchange_version,
-                record.salesforce_hash or None, record.exchange_hash or None, dict(record.base))
+                record.salesforce_hash, record.exchange_hash, dict(record.base), record.exchange_stamped)
 
 
 def pair_to_record(pair: Pair) -> PairRecord:
     return PairRecord(pair.salesforce_id, pair.exchange_id, pair.salesforce_version, pair.exchange_version,
-                      pair.salesforce_hash or "", pair.exchange_hash or "", dict(pair.base))
+                      pair.salesforce_hash, pair.exchange_hash, dict(pair.base), pair.exchange_stamped)
 
 
 def tombstone_from_record(record: TombstoneRecord) -> Tombstone:
