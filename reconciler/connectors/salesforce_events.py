@@ -1,0 +1,362 @@
+"""Salesforce Events of one user, with their EventRelations, through the REST API.
+
+Mirrors :class:`~reconciler.connectors.salesforce.SalesforceContactStore` (SOQL pages, an incremental
+feed by SystemModstamp plus getDeleted, sObject collections of 200 with the versions re-read) and
+reuses its connector and helpers. What differs, and why:
+
+* the data set is the events the user OWNS inside the sync window (an event overlapping an edge is
+  in), minus Salesforce recurring series (listed by :meth:`unsynced_series` with the reason) and,
+  with ``privateEvents: skip``, minus private events;
+* values are translated by :class:`~reconciler.sync.events.SalesforceEventCodec`, so the record's
+  fields carry Salesforce names with canonical values (see :mod:`reconciler.sync.events`); with
+  ``busy_only`` a private event's subject, description and location are masked and never written;
+* each record also carries ``IsChild`` / ``IsGroupEvent`` / ``WhoId`` / ``OwnerId`` (unmapped facts
+  the event rules read) and its ``EventRelations`` (read in batched IN-list queries, one per 200
+  events listed, so a cycle without changes reads none);
+* a child event (an invitee's copy Salesforce keeps in step with the organizer's event) is never
+  written: it follows its parent;
+* the cursor remembers the window it was made for: when the day moves the window, the next page
+  also lists the slice of days that just entered it (events leaving it are not reported: leaving
+  the window is not a delete).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..sync.events import (AttendeeDirectory, EventWindow, PrivateEvents, RelationKind, SalesforceEventCodec, masked,
+                           salesforce_recurrence_reason, writable_into_masked)
+from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
+                          WriteResult, WriteStatus)
+from ..sync.time_rules import EventTimeError
+from .errors import ConnectorError, CursorExpired, ErrorKind, salesforce_error_codes
+from .salesforce import (COLLECTION_SIZE, CURSOR_OVERLAP, DELETED_HORIZON, IN_LIST_SIZE, SalesforceConnector, SalesforceContactStore,
+                         _chunks, _decode_cursor, _encode_cursor, _flatten, _parse_stamp, soql_field, soql_literal)
+
+DEFAULT_EVENT_FIELDS: tuple[str, ...] = (
+    "Subject", "StartDateTime", "EndDateTime", "IsAllDayEvent", "ActivityDate", "DurationInMinutes", "Location",
+    "Description", "ShowAs", "IsPrivate", "IsReminderSet", "ReminderDateTime",
+)
+EVENT_FACTS: tuple[str, ...] = ("OwnerId", "WhoId", "IsChild", "IsGroupEvent", "IsRecurrence")
+DEFAULT_MASKED_NAMES: dict[str, str] = {"Subject": "Subject", "Body": "Description", "Location": "Location"}
+_SYSTEM = ("Id", "SystemModstamp", "LastModifiedDate")
+_RELATION_FIELDS = "Id, EventId, RelationId, Relation.Type, Relation.Email, Status, IsInvitee"
+
+
+@dataclass(frozen=True)
+class EventRelationRow:
+    """One EventRelation (an invitee, or the WhoId/WhatId link when ``is_invitee`` is False)."""
+
+    id: str
+    event_id: str
+    relation_id: str
+    relation_type: str | None
+    email: str | None
+    status: str | None
+    is_invitee: bool
+
+
+@dataclass(frozen=True)
+class UnsyncedEvent:
+    """An event of the user's data set that is deliberately not synced, for the plan."""
+
+    id: str
+    subject: str | None
+    reason: str
+
+
+def window_condition(window: EventWindow) -> str:
+    """SOQL for "overlaps the window". Timed events compare instants; all-day events compare their
+    first day (ActivityDate, no zone) and their last day (EndDateTime is midnight UTC of it)."""
+    start, end = soql_literal(window.start), soql_literal(window.end)
+    return (f"((IsAllDayEvent = false AND StartDateTime < {end} AND EndDateTime > {start}) OR "
+            f"(IsAllDayEvent = true AND ActivityDate < {window.end_day.isoformat()} AND EndDateTime >= {start}))")
+
+
+class SalesforceEventStore(RecordStore):
+    """The Events one user owns inside the sync window. Version token: SystemModstamp."""
+
+    side = Side.SALESFORCE
+
+    def __init__(self, connector: SalesforceConnector, owner_id: str, window: EventWindow, user_zone: dt.tzinfo,
+                 private_events: PrivateEvents = PrivateEvents.SKIP,
+                 masked_names: Mapping[str, str] = DEFAULT_MASKED_NAMES,
+                 fields: Sequence[str] = DEFAULT_EVENT_FIELDS) -> None:
+        self.connector = connector
+        self.owner_id = owner_id
+        self.window = window
+        self.codec = SalesforceEventCodec(user_zone)
+        self.private_events = private_events
+        self.masked_names = dict(masked_names)
+        self.fields = list(dict.fromkeys([*_SYSTEM, *EVENT_FACTS, *(soql_field(f) for f in fields)]))
+        scope = [f"OwnerId = {soql_literal(owner_id)}", "IsRecurrence = false"]
+        if private_events is PrivateEvents.SKIP:
+            scope.append("IsPrivate = false")
+        self.scope_condition = " AND ".join(scope)
+
+    @property
+    def max_batch(self) -> int:
+        return COLLECTION_SIZE
+
+    def _select(self, where: str, order: str = "Id") -> str:
+        return f"SELECT {', '.join(self.fields)} FROM Event WHERE {where} ORDER BY {order}"
+
+    def _in_window(self, window: EventWindow | None = None) -> str:
+        return f"{self.scope_condition} AND {window_condition(window or self.window)}"
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _is_masked(self, raw: Mapping[str, Any]) -> bool:
+        return self.private_events is PrivateEvents.BUSY_ONLY and bool(raw.get("IsPrivate"))
+
+    def _fields(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        values = {name: raw.get(name) for name in self.fields if name not in _SYSTEM}
+        try:
+            fields = self.codec.read(values)
+        except EventTimeError:
+            # Unreadable times (no ActivityDate on an all-day event ...): the record still takes part,
+            # without times, so it is neither matched by time nor taken for deleted.
+            fields = {**values, "StartDateTime": None, "EndDateTime": None}
+            fields.pop("ActivityDate", None), fields.pop("DurationInMinutes", None)
+        return masked(fields, self.masked_names) if self._is_masked(raw) else fields
+
+    def _records(self, rows: Sequence[Mapping[str, Any]]) -> list[SourceRecord]:
+        flat = [_flatten(row) for row in rows]
+        relations = self.relations([row["Id"] for row in flat]) if flat else {}
+        return [SourceRecord(id=row["Id"], version=row["SystemModstamp"],
+                             fields={**self._fields(row), "EventRelations": tuple(relations.get(row["Id"], ()))},
+                             modified_at=_parse_stamp(row.get("LastModifiedDate")))
+                for row in flat]
+
+    def relations(self, event_ids: Sequence[str]) -> dict[str, list[EventRelationRow]]:
+        """EventRelations of the events, one query per 200 events."""
+        found: dict[str, list[EventRelationRow]] = {}
+        for chunk in _chunks(list(dict.fromkeys(event_ids)), IN_LIST_SIZE):
+            soql = (f"SELECT {_RELATION_FIELDS} FROM EventRelation WHERE EventId IN "
+                    f"({', '.join(soql_literal(i) for i in chunk)}) ORDER BY EventId, RelationId")
+            for row in self.connector.query_all(soql, "reading event invitees"):
+                found.setdefault(row["EventId"], []).append(EventRelationRow(
+                    id=row["Id"], event_id=row["EventId"], relation_id=row["RelationId"],
+                    relation_type=row.get("Relation.Type"), email=row.get("Relation.Email"),
+                    status=row.get("Status"), is_invitee=bool(row.get("IsInvitee"))))
+        return found
+
+    def list_changes(self, cursor: str | None) -> ChangePage:
+        state = _decode_cursor(cursor) if cursor else {"v": 1, "phase": "full"}
+        if state["phase"] == "full":
+            return self._list_full(state)
+        return self._list_since(state)
+
+    def _window_state(self) -> dict[str, str]:
+        return {"window_start": self.window.start.isoformat(), "window_end": self.window.end.isoformat()}
+
+    def _started(self, state: Mapping[str, Any]) -> str:
+        if state.get("started"):
+            return str(state["started"])
+        now = self.connector.server_time or dt.datetime.now(dt.timezone.utc)
+        return (now - CURSOR_OVERLAP).isoformat()
+
+    def _list_full(self, state: dict[str, Any]) -> ChangePage:
+        page = self.connector.query_page(self._select(self._in_window()), "listing events", state.get("locator"))
+        started = self._started(state)
+        records = self._records(page.get("records", []))
+        if not page.get("done", True) and page.get("nextRecordsUrl"):
+            following = {"v": 1, "phase": "full", "locator": page["nextRecordsUrl"], "started": started}
+            return ChangePage(records, [], _encode_cursor(following), complete=False)
+        done = {"v": 1, "phase": "since", "since": started, **self._window_state()}
+        return ChangePage(records, [], _encode_cursor(done), complete=True)
+
+    def _entered_slice(self, state: Mapping[str, Any]) -> EventWindow | None:
+        """The days that entered the window since the cursor was made (the window moves daily)."""
+        previous_end = dt.datetime.fromisoformat(str(state["window_end"]))
+        if self.window.end <= previous_end:
+            return None
+        return EventWindow(max(previous_end, self.window.start), self.window.end)
+
+    def _list_since(self, state: dict[str, Any]) -> ChangePage:
+        since = dt.datetime.fromisoformat(str(state["since"]))
+        records: list[SourceRecord] = []
+        deleted: list[str] = []
+        departed: list[str] = []
+        if state.get("locator") is None:
+            now = self.connector.server_time or dt.datetime.now(dt.timezone.utc)
+            if now - since > DELETED_HORIZON:
+                raise CursorExpired(ErrorKind.NOT_FOUND,
+                                    "the Salesforce change cursor is older than the 15 days getDeleted reaches back",
+                                    fix="a full listing with an id diff runs instead (list_changes(None))")
+            deleted = self._deleted_since(since)
+            departed = [row["Id"] for row in self.connector.query_all(
+                f"SELECT Id FROM Event WHERE SystemModstamp > {soql_literal(since)} AND NOT ({self.scope_condition})",
+                "listing events that left the data set")]
+            entered = self._entered_slice(state)
+            if entered is not None:
+                records += self._records(self.connector.query_all(
+                    self._select(self._in_window(entered)), "listing events that entered the window"))
+        where = f"SystemModstamp > {soql_literal(since)} AND {self._in_window()}"
+        started = self._started(state)
+        page = self.connector.query_page(self._select(where, "SystemModstamp, Id"), "listing changed events",
+                                         state.get("locator"))
+        records += self._records(page.get("records", []))
+        if not page.get("done", True) and page.get("nextRecordsUrl"):
+            following = {**state, "locator": page["nextRecordsUrl"], "started": started, **self._window_state()}
+            return ChangePage(records, deleted, _encode_cursor(following), complete=False, departed_ids=departed)
+        done = {"v": 1, "phase": "since", "since": started, **self._window_state()}
+        return ChangePage(records, deleted, _encode_cursor(done), complete=True, departed_ids=departed)
+
+    def _deleted_since(self, since: dt.datetime) -> list[str]:
+        end = (self.connector.server_time or dt.datetime.now(dt.timezone.utc)) + dt.timedelta(minutes=1)
+        try:
+            answer = self.connector.call("listing deleted events", lambda sf: sf.Event.deleted(since, end))
+        except ConnectorError as error:
+            codes = {code for code, _ in salesforce_error_codes(getattr(error.__cause__, "content", None))}
+            if "INVALID_REPLICATION_DATE" in codes:
+                raise CursorExpired(ErrorKind.NOT_FOUND, "Salesforce no longer keeps deletes back to the change cursor",
+                                    fix="a full listing with an id diff runs instead (list_changes(None))") from None
+            raise
+        return [str(d["id"]) for d in answer.get("deletedRecords", [])]
+
+    def fetch(self, ids: Sequence[str]) -> list[SourceRecord]:
+        records: list[SourceRecord] = []
+        for chunk in _chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
+            where = f"Id IN ({', '.join(soql_literal(i) for i in chunk)})"
+            records += self._records(self.connector.query_all(self._select(where), "fetching events"))
+        return records
+
+    def unsynced_series(self) -> list[UnsyncedEvent]:
+        """The user's Salesforce recurring series: reported in the plan, never synced."""
+        soql = (f"SELECT Id, Subject, IsRecurrence FROM Event WHERE OwnerId = {soql_literal(self.owner_id)} "
+                f"AND IsRecurrence = true ORDER BY Id")
+        return [UnsyncedEvent(row["Id"], row.get("Subject"), salesforce_recurrence_reason(True) or "")
+                for row in self.connector.query_all(soql, "listing recurring events")]
+
+    def attendee_directory(self, emails: Sequence[str]) -> AttendeeDirectory:
+        """Active Users, unconverted Leads and Contacts by email (three queries per 200 emails):
+        what :func:`reconciler.sync.events.plan_attendees` matches attendees against."""
+        directory: dict[RelationKind, dict[str, list[str]]] = {kind: {} for kind in RelationKind}
+        conditions = {RelationKind.USER: "IsActive = true", RelationKind.LEAD: "IsConverted = false",
+                      RelationKind.CONTACT: None}
+        for chunk in _chunks(sorted({e.strip().lower() for e in emails if e and e.strip()}), IN_LIST_SIZE):
+            listed = ", ".join(soql_literal(e) for e in chunk)
+            for kind, extra in conditions.items():
+                where = f"Email IN ({listed})" + (f" AND {extra}" if extra else "")
+                for row in self.connector.query_all(f"SELECT Id, Email FROM {kind.value} WHERE {where} ORDER BY Id",
+                                                    f"matching attendees to {kind.value}s"):
+                    directory[kind].setdefault(str(row["Email"]).lower(), []).append(row["Id"])
+        return directory
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _current(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The records to update or delete, as they are now (version, facts, values for the codec)."""
+        current: dict[str, dict[str, Any]] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
+            where = f"Id IN ({', '.join(soql_literal(i) for i in chunk)})"
+            for row in self.connector.query_all(self._select(where), "checking event versions"):
+                current[row["Id"]] = _flatten(row)
+        return current
+
+    def _body(self, op: CreateOp | UpdateOp, existing: Mapping[str, Any] | None) -> dict[str, Any]:
+        fields = dict(op.fields)
+        if existing is not None and self._is_masked(existing):
+            fields = writable_into_masked(fields, self.masked_names)
+        known = None
+        if existing is not None:
+            values = {name: existing.get(name) for name in self.fields if name not in _SYSTEM}
+            known = self.codec.read(values)
+        body = self.codec.write(fields, known)
+        for name in body:
+            if "." in name:
+                raise ConnectorError(ErrorKind.INVALID_REQUEST, f"cannot write the relationship field {name}",
+                                     fix="map the Id field of the relationship instead")
+        return body
+
+    def write(self, batch: Sequence[WriteOp]) -> list[WriteResult]:
+        """Creates (owned by the user), updates and deletes through sObject collections, after one
+        query re-reading every record to update or delete: a moved record answers ``conflict``, a
+        child event answers ``failed`` (it follows its organizer's event)."""
+        if len(batch) > COLLECTION_SIZE:
+            raise ValueError(f"a Salesforce write batch holds at most {COLLECTION_SIZE} ops, got {len(batch)}")
+        results: list[WriteResult | None] = [None] * len(batch)
+        guarded = [op.record_id for op in batch if isinstance(op, (UpdateOp, DeleteOp))]
+        current = self._current(guarded) if guarded else {}
+        creates: list[tuple[int, dict[str, Any]]] = []
+        updates: list[tuple[int, dict[str, Any]]] = []
+        deletes: list[tuple[int, str]] = []
+        for index, op in enumerate(batch):
+            existing = current.get(op.record_id) if isinstance(op, (UpdateOp, DeleteOp)) else None
+            if isinstance(op, (UpdateOp, DeleteOp)):
+                if existing is None:
+                    results[index] = WriteResult.not_found()
+                    continue
+                if existing["SystemModstamp"] != op.expected_version:
+                    results[index] = WriteResult.conflict("the event changed in Salesforce since the plan was made")
+                    continue
+                if existing.get("IsChild"):
+                    results[index] = WriteResult.failed("a child event follows its organizer's event; it is "
+                                                        "never written directly", retryable=False)
+                    continue
+            try:
+                if isinstance(op, CreateOp):
+                    body = {**self._body(op, None), "OwnerId": self.owner_id}
+                    creates.append((index, {"attributes": {"type": "Event"}, **body}))
+                elif isinstance(op, UpdateOp):
+                    updates.append((index, {"attributes": {"type": "Event"}, "Id": op.record_id,
+                                            **self._body(op, existing)}))
+                else:
+                    deletes.append((index, op.record_id))
+            except (ConnectorError, EventTimeError, ValueError) as error:
+                message = error.message if isinstance(error, ConnectorError) else str(error)
+                results[index] = WriteResult.failed(message, retryable=False)
+        self._send("Event", creates, updates, deletes, results)
+        if creates or updates:
+            self._fill_versions(results)
+        return [r if r is not None else WriteResult.failed("no result from Salesforce", retryable=True)
+                for r in results]
+
+    def _send(self, sobject: str, creates: list[tuple[int, dict[str, Any]]], updates: list[tuple[int, dict[str, Any]]],
+              deletes: list[tuple[int, str]], results: list[WriteResult | None]) -> None:
+        for method, items in (("POST", creates), ("PATCH", updates)):
+            if items:
+                body = {"allOrNone": False, "records": [record for _, record in items]}
+                answer = self.connector.call(f"writing {sobject} records ({method})", lambda sf, body=body, method=method:
+                                             sf.restful("composite/sobjects", method=method, json=body))
+                SalesforceContactStore._record_results([i for i, _ in items], answer or [], results, deleting=False)
+        if deletes:
+            ids = ",".join(record_id for _, record_id in deletes)
+            answer = self.connector.call(f"deleting {sobject} records", lambda sf: sf.restful(
+                "composite/sobjects", params={"ids": ids, "allOrNone": "false"}, method="DELETE"))
+            SalesforceContactStore._record_results([i for i, _ in deletes], answer or [], results, deleting=True)
+
+    def _fill_versions(self, results: list[WriteResult | None]) -> None:
+        ids = [r.record_id for r in results if r is not None and r.status is WriteStatus.OK and r.record_id]
+        versions: dict[str, str] = {}
+        for chunk in _chunks(ids, IN_LIST_SIZE):
+            soql = f"SELECT Id, SystemModstamp FROM Event WHERE Id IN ({', '.join(soql_literal(i) for i in chunk)})"
+            versions.update({row["Id"]: row["SystemModstamp"] for row in self.connector.query_all(soql, "reading event versions")})
+        for index, result in enumerate(results):
+            if result is not None and result.status is WriteStatus.OK and result.record_id:
+                results[index] = WriteResult.ok(result.record_id, versions.get(result.record_id))
+
+    def write_relations(self, creates: Sequence[tuple[str, str, str]], status_updates: Sequence[tuple[str, str]],
+                        deletes: Sequence[str]) -> list[WriteResult]:
+        """EventRelation writes in collections of 200: ``creates`` (event id, relation id, status),
+        ``status_updates`` (relation row id, status), ``deletes`` (relation row ids). One result per
+        entry, in that order. Salesforce itself makes (and, on Declined, removes) the child event of
+        an invited User; nothing here sends an invitation."""
+        ops = len(creates) + len(status_updates) + len(deletes)
+        if ops > COLLECTION_SIZE:
+            raise ValueError(f"at most {COLLECTION_SIZE} relation writes per call, got {ops}")
+        results: list[WriteResult | None] = [None] * ops
+        create_items = [(i, {"attributes": {"type": "EventRelation"}, "EventId": event_id, "RelationId": relation_id,
+                             "Status": status}) for i, (event_id, relation_id, status) in enumerate(creates)]
+        offset = len(creates)
+        update_items = [(offset + i, {"attributes": {"type": "EventRelation"}, "Id": row_id, "Status": status})
+                        for i, (row_id, status) in enumerate(status_updates)]
+        offset += len(status_updates)
+        delete_items = [(offset + i, row_id) for i, row_id in enumerate(deletes)]
+        self._send("EventRelation", create_items, update_items, delete_items, results)
+        return [r if r is not None else WriteResult.failed("no result from Salesforce", retryable=True)
+                for r in results]
