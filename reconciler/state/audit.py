@@ -40,9 +40,14 @@ def current_actor() -> str:
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
+def this_host() -> str:
+    """The name of this host, as the state lock records it to tell a dead local holder."""
+    return platform.node() or "unknown-host"
+
+
 def lock_holder() -> str:
     """A holder string for the state lock that tells an operator where the run lives."""
-    return f"{current_actor()}@{platform.node() or 'unknown-host'} (pid {os.getpid()})"
+    return f"{current_actor()}@{this_host()} (pid {os.getpid()})"
 
 
 def git_commit_of(path: Path) -> str | None:

@@ -107,7 +107,8 @@ class StateLockRow(SQLModel, table=True):
     """The state lock: at most one row, because its primary key is the constant ``"state"``.
 
     Inserting that row is the acquisition, so two processes can never both hold the lock on
-    either backend, and nobody waits: the loser gets a unique violation at once.
+    either backend, and nobody waits: the loser gets a unique violation at once. ``host`` and
+    ``pid`` name the holding process (None on locks taken before they were recorded).
     """
 
     __tablename__ = "state_lock"
@@ -118,6 +119,8 @@ class StateLockRow(SQLModel, table=True):
     holder: str
     operation: str
     created_at: datetime = Field(sa_type=UTCDateTime)
+    host: str | None = None
+    pid: int | None = None
 
 
 class UserSyncStatusRow(SQLModel, table=True):

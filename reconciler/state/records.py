@@ -83,12 +83,15 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class LockInfo:
-    """The state lock as held: its id (needed to release or force-unlock), who and what for."""
+    """The state lock as held: its id (needed to release or force-unlock), who and what for, and
+    the process holding it (``host`` and ``pid``; None on locks from before they were recorded)."""
 
     id: str
     holder: str
     operation: str
     created_at: datetime
+    host: str | None = None
+    pid: int | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ per record batch.
 
 from __future__ import annotations
 
+import os
+import sys
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from . import models
-from .audit import new_audit_entry
+from .audit import new_audit_entry, this_host
 from .database import create_state_engine, migrate, read_engine, write_engine
 from .errors import (
     LockNotFound,
@@ -243,27 +245,49 @@ class StateStore:
     # -- lock --------------------------------------------------------------------------------
 
     def acquire_lock(self, operation: str, holder: str) -> LockInfo:
-        """Take the state lock, or raise ``StateLocked`` naming the holder at once (no waiting)."""
-        info = LockInfo(id=str(uuid.uuid4()), holder=holder, operation=operation, created_at=utc_now())
+        """Take the state lock, or raise ``StateLocked`` naming the holder at once (no waiting).
+
+        A lock whose holder ran on this host under a pid that no longer exists was left by a run
+        that died (SIGKILL, OOM kill, a reboot): it is taken over, audited (``lock-takeover``) and
+        announced on stderr. A lock from another host is never taken over (whether its process
+        lives cannot be known from here): that still needs ``force-unlock``.
+        """
+        info = LockInfo(id=str(uuid.uuid4()), holder=holder, operation=operation, created_at=utc_now(),
+                        host=this_host(), pid=os.getpid())
         try:
             with self._writing() as session:
-                session.exec(
-                    sa.insert(_lock).values(
-                        name=_LOCK_NAME,
-                        lock_id=info.id,
-                        holder=info.holder,
-                        operation=info.operation,
-                        created_at=info.created_at,
-                    )
-                )
+                session.exec(sa.insert(_lock).values(**_lock_params(info)))
         except IntegrityError:
             current = self.current_lock()
             if current is None:
                 raise StateError(
                     "the state lock was released while we tried to take it; try again"
                 ) from None
-            raise StateLocked(current) from None
+            if not _holder_is_dead(current):
+                raise StateLocked(current) from None
+            self._take_over(current, info)
         return info
+
+    def _take_over(self, dead: LockInfo, info: LockInfo) -> None:
+        """Replace the lock of a dead process by ours in one transaction (compare-and-set on its id,
+        so of two runs taking over the same dead lock exactly one wins)."""
+        with self._writing() as session:
+            removed = session.exec(sa.delete(_lock).where(_lock.c.lock_id == dead.id))
+            if removed.rowcount != 1:
+                current = session.exec(sa.select(_lock)).one_or_none()
+                if current is None:
+                    raise StateError("the state lock was released while we tried to take it; try again")
+                raise StateLocked(_lock_info(current))
+            session.exec(sa.insert(_lock).values(**_lock_params(info)))
+            entry = new_audit_entry("lock-takeover", summary={
+                "lock_id": dead.id, "holder": dead.holder, "operation": dead.operation,
+                "locked_at": dead.created_at.isoformat(), "host": dead.host, "pid": dead.pid,
+                "new_lock_id": info.id,
+            })
+            session.exec(sa.insert(_audit).values(**_audit_params(entry)))
+        print(f"Taking over the state lock of {dead.holder} (for {dead.operation!r} since "
+              f"{dead.created_at:%Y-%m-%d %H:%M:%S} UTC): process {dead.pid} no longer runs on {dead.host}.",
+              file=sys.stderr)
 
     def current_lock(self) -> LockInfo | None:
         """The lock as currently held, None when the state is unlocked."""
@@ -628,7 +652,30 @@ def _audit_params(entry: AuditEntry) -> dict[str, Any]:
 
 
 def _lock_info(row: Any) -> LockInfo:
-    return LockInfo(id=row.lock_id, holder=row.holder, operation=row.operation, created_at=row.created_at)
+    return LockInfo(id=row.lock_id, holder=row.holder, operation=row.operation, created_at=row.created_at,
+                    host=row.host, pid=row.pid)
+
+
+def _lock_params(info: LockInfo) -> dict[str, Any]:
+    return {"name": _LOCK_NAME, "lock_id": info.id, "holder": info.holder, "operation": info.operation,
+            "created_at": info.created_at, "host": info.host, "pid": info.pid}
+
+
+def _holder_is_dead(lock: LockInfo) -> bool:
+    """True only when the lock's process ran on this host and its pid is gone. Any doubt (another
+    host, no pid recorded, a pid owned by another user) counts as alive. A recycled pid makes a
+    dead holder look alive: the safe mistake, which ``force-unlock`` settles."""
+    if lock.host != this_host() or lock.pid is None:
+        return False
+    if lock.pid == os.getpid():
+        return False
+    try:
+        os.kill(lock.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _stale_reason(expected_lineage: str, expected_serial: int, lineage: str, serial: int) -> str:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from dataclasses import replace
 
 import pytest
+import sqlalchemy as sa
 
 from reconciler.state import LockNotFound, StateLocked, StateStore
+from reconciler.state.audit import this_host
+from reconciler.state.models import StateLockRow
 
 
 def test_lock_is_free_on_a_new_state(store: StateStore) -> None:
@@ -95,3 +102,51 @@ def test_two_stores_racing_for_the_lock_never_both_win(state_url: str) -> None:
     finally:
         for opened in stores:
             opened.close()
+
+
+def _lock_left_by_a_dead_process(state_url: str) -> int:
+    """A child process takes the lock and dies without releasing it; returns its pid."""
+    script = ("import os, sys; from reconciler.state import StateStore; "
+              "StateStore.open(sys.argv[1]).acquire_lock('apply', 'killed-run'); os._exit(0)")
+    child = subprocess.Popen([sys.executable, "-c", script, state_url], stderr=subprocess.PIPE, text=True)
+    _, errors = child.communicate(timeout=60)
+    assert child.returncode == 0, errors
+    return child.pid
+
+
+def test_a_lock_whose_process_died_on_this_host_is_taken_over_audited_and_announced(
+        store: StateStore, state_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    dead_pid = _lock_left_by_a_dead_process(state_url)
+    dead = store.current_lock()
+    assert dead is not None and dead.pid == dead_pid and dead.host == this_host()
+
+    taken = store.acquire_lock("apply", "next-run")
+    assert store.current_lock() == taken and taken.pid == os.getpid()
+    [entry] = store.audit_log()
+    assert entry.operation == "lock-takeover"
+    assert entry.summary["lock_id"] == dead.id and entry.summary["pid"] == dead_pid
+    assert f"process {dead_pid} no longer runs" in capsys.readouterr().err
+
+
+def test_a_lock_from_another_host_is_never_taken_over(store: StateStore, state_url: str,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    _lock_left_by_a_dead_process(state_url)
+    held = store.current_lock()
+    monkeypatch.setattr("reconciler.state.store.this_host", lambda: "another-host")
+    with pytest.raises(StateLocked):
+        store.acquire_lock("apply", "next-run")
+    assert store.current_lock() == held and store.audit_log() == []
+
+
+def test_a_lock_whose_process_still_runs_is_not_taken_over(store: StateStore) -> None:
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        held = store.acquire_lock("apply", "live-run")
+        with store._writing() as session:   # the lock as that live process would have taken it
+            session.exec(sa.update(StateLockRow.__table__).values(pid=sleeper.pid))
+        with pytest.raises(StateLocked):
+            store.acquire_lock("apply", "next-run")
+        assert store.current_lock() == replace(held, pid=sleeper.pid)
+    finally:
+        sleeper.kill()
+        sleeper.wait()

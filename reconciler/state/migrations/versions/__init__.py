@@ -1,1 +1,1 @@
-"""Schema revisions, oldest first: 0001 state core, 0002 record sync."""
+"""Schema revisions, oldest first: 0001 state core, 0002 record sync, 0003 lock holder process."""
