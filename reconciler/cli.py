@@ -417,9 +417,9 @@ def _status_json(report: StatusReport) -> dict[str, Any]:
             "plan_id": last.plan_id, "summary": last.summary},
         "lock": None if report.lock is None else {
             "id": report.lock.id, "holder": report.lock.holder, "operation": report.lock.operation,
-            "since": report.lock.created_at.isoformat()},
+            "since": report.lock.created_at.isoformat(), "host": report.lock.host, "pid": report.lock.pid},
         "users": [{
-            "user": user.user, "configuration": user.configuration, "linked": user.linked,
+            "user": user.user, "configuration": user.configuration, "mailbox": user.mailbox, "linked": user.linked,
             "reset_pending": user.reset_pending,
             "directions": [{"object": d.object, "direction": d.direction, "state": d.state,
                             "last_cycle_at": d.last_cycle_at.isoformat() if d.last_cycle_at else None,

@@ -39,7 +39,7 @@ from datetime import datetime, timezone
 from reconciler.config import ConfigSet
 from reconciler.connectors.errors import ConnectorError
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
-from reconciler.state import CycleOutcome, PairConflict, StateStore, UnknownUser
+from reconciler.state import CycleOutcome, PairConflict, StateStore, UserAssignment
 from reconciler.sync import (CONTACT, Action, ActionKind, CreateOp, DeleteOp, Outcome, PairUpdate, Side,
                              SyncPolicy, UpdateOp, WriteResult, WriteStatus, apply_results)
 
@@ -308,16 +308,14 @@ def _directions(entry: UserRecordPlan) -> list[str]:
 
 
 def _record_status(store: StateStore, entry: UserRecordPlan, result: UserApplyResult) -> None:
-    """Per-user status in the state; users only a Salesforce profile reaches have no row to hold it."""
+    """Per-user status in the state (every user of the entries has a row: ``apply_records`` made
+    those of users only the directory revealed)."""
     directions = _directions(entry) or list(_DIRECTION_OF_TARGET.values())
     finished = datetime.now(timezone.utc)
-    try:
-        for direction in directions:
-            store.record_cycle(entry.user, CONTACT_OBJECT, CycleOutcome(
-                direction=direction, state=result.state, counts=dict(result.counts[direction]),  # type: ignore[arg-type]
-                error=result.error, finished_at=finished))
-    except UnknownUser:
-        pass
+    for direction in directions:
+        store.record_cycle(entry.user, CONTACT_OBJECT, CycleOutcome(
+            direction=direction, state=result.state, counts=dict(result.counts[direction]),  # type: ignore[arg-type]
+            error=result.error, finished_at=finished))
 
 
 def _stale_cursors(entry: UserRecordPlan, store: StateStore) -> str | None:
@@ -335,10 +333,7 @@ def apply_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime, store
     """Carry out one user's entry and record the user's status."""
     if entry.status == UserSyncStatus.SKIPPED:
         result = UserApplyResult(entry.user, entry.object, "disabled", error=f"skipped: {entry.reason}")
-        try:
-            store.set_link(entry.user, linked=False)
-        except UnknownUser:
-            pass
+        store.set_link(entry.user, linked=False)
     elif entry.status == UserSyncStatus.ERROR:
         result = UserApplyResult(entry.user, entry.object, "error", error=entry.reason)
     elif entry.violations and not allow_mass_changes:
@@ -355,10 +350,7 @@ def apply_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime, store
             stores = contact_stores(runtime, configuration, policy, entry.salesforce_user_id, entry.mailbox)
             if entry.reset:
                 store.reset_user(entry.user)
-            try:
-                store.set_link(entry.user, linked=True, mailbox=entry.mailbox)
-            except UnknownUser:
-                pass
+            store.set_link(entry.user, linked=True, mailbox=entry.mailbox)
             result = _UserRun(entry, policy, stores, store, on_written).run()
         except ConnectorError as error:
             result = UserApplyResult(entry.user, entry.object, "error", error=str(error))
@@ -366,10 +358,19 @@ def apply_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime, store
     return result
 
 
+def _directory_users(entries: Sequence[UserRecordPlan], config: ConfigSet) -> list[UserAssignment]:
+    """Assignment rows for the users only the Salesforce directory revealed (a Salesforce profile
+    reaches them; no User resource declares them): they are keyed by their Salesforce username,
+    and their mailbox is their Salesforce Email, resolved at sync time (``set_link``)."""
+    return [UserAssignment(user=entry.user, configuration=entry.configuration, salesforce_username=entry.user)
+            for entry in entries if entry.user not in config.users]
+
+
 def apply_records(entries: Sequence[UserRecordPlan], config: ConfigSet, runtime: Runtime, store: StateStore, *,
                   allow_mass_changes: bool = False, parallel: int = DEFAULT_PARALLEL,
                   progress: Progress = _silent) -> RecordApplyOutcome:
     """Apply every user's entry, ``parallel`` users at a time; progress lines go to ``progress``."""
+    store.ensure_users(_directory_users(entries, config))
     total = len(entries)
     lock = threading.Lock()
     done = 0

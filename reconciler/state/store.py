@@ -404,6 +404,21 @@ class StateStore:
             for row in users
         ]
 
+    def ensure_users(self, assignments: Sequence[UserAssignment]) -> None:
+        """Upsert assignment rows for users the engine found through the Salesforce directory
+        (reached only by a Salesforce profile, so no ``User`` resource gave them a row at apply).
+
+        One transaction, idempotent (a second call leaves the same row); a row whose identity
+        (username or mailbox) moved forgets its link as ``commit_apply`` does. Without a
+        row such a user's sync status could not be recorded.
+        """
+        if not assignments:
+            return
+        _refuse_duplicates("user", (a.user for a in assignments))
+        now = utc_now()
+        with self._writing() as session:
+            session.exec(self._assignment_upsert(), params=[_assignment_params(a, now) for a in assignments])
+
     def set_link(self, user: str, *, linked: bool, mailbox: str | None = None) -> None:
         """Record whether the user's Salesforce user and mailbox were found and linked.
 

@@ -79,3 +79,14 @@ def test_changing_a_users_identity_forgets_the_old_link(store: StateStore) -> No
     statuses = {status.user: status for status in store.user_statuses()}
     assert (statuses["alice"].linked, statuses["alice"].mailbox) == (False, None)
     assert (statuses["bob"].linked, statuses["bob"].mailbox) == (True, "bob@mail.acme.example")
+
+
+def test_users_found_in_the_directory_get_a_row_once_whatever_the_number_of_calls(store: StateStore) -> None:
+    found = UserAssignment("dana@acme.example", "sales", "dana@acme.example")
+    store.ensure_users([found])
+    store.set_link(found.user, linked=True, mailbox="dana@acme.example")
+    store.ensure_users([found])
+    store.record_cycle(found.user, "contact", CycleOutcome(direction="salesforce_to_exchange", state="in_sync"))
+    [status] = [s for s in store.user_statuses() if s.user == found.user]
+    assert status.configuration == "sales" and status.linked and status.mailbox == "dana@acme.example"
+    assert status.direction("contact", "salesforce_to_exchange").state == "in_sync"
