@@ -1,0 +1,486 @@
+"""One mailbox's calendar over EWS, through exchangelib.
+
+Reuses the contact store's connector (authentication, impersonation, back-off, error translation,
+per-item batch results) and the Salesforce Id stamp. How the two EWS reads combine:
+
+* **CalendarView** over the sync window is the only read that expands series: every occurrence and
+  exception inside the window comes back as an item of its own (type Occurrence / Exception, with
+  its OriginalStart). A full listing is one CalendarView (plus GetItem for the text fields).
+* **SyncFolderItems** on the calendar folder is the change feed: masters and single items that
+  changed since the state. A cycle with nothing to do is ONE SyncFolderItems call.
+* A change to a recurring master (a moved or cancelled occurrence is a change of its master in EWS)
+  can make occurrences vanish that only a fresh expansion shows: the store then answers
+  :class:`SeriesChanged` (a :class:`CursorExpired`), the engine lists the window in full and the
+  occurrences no longer there count as gone. The sync state read in that call is carried over, so
+  the full listing costs one CalendarView, not a re-enumeration of the folder. To know which ids are
+  masters (a delete carries nothing but the id) the cursor keeps short digests of the masters' ids.
+* When the day moves the window, the slice of days that entered it is read by one more CalendarView;
+  events that leave it are not reported (leaving the window is not a delete).
+
+Occurrences are never stamped with the Salesforce Id: writing a property on an occurrence turns it
+into an exception, which a later change of the series would not update. Their identity is the iCal
+UID plus the original start (:class:`reconciler.sync.events.OccurrenceKey`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from exchangelib import CalendarItem, EWSDate, EWSDateTime, EWSTimeZone
+from exchangelib import errors as ews_errors
+from exchangelib.fields import FieldPath
+from exchangelib.folders import Calendar, Root
+from exchangelib.items import (ALL_OCCURRENCES, MOVE_TO_DELETED_ITEMS, NEVER_OVERWRITE, SAVE_ONLY,
+                               SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE)
+from exchangelib.items.base import ID_ONLY
+from exchangelib.properties import Attendee as EwsAttendee, Body, ItemId, Mailbox
+from exchangelib.services import SyncFolderItems
+
+from ..sync.events import (Attendee, EventWindow, ExchangeEventCodec, ExchangeEventValues, ItemRole, PrivateEvents,
+                           canonical_sensitivity, exchange_free_busy, exchange_sensitivity, masked, occurrence_key,
+                           privacy_treatment, selected_by_category, writable_into_masked, Treatment)
+from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
+                          WriteResult)
+from ..sync.time_rules import EventTimeError, instant_text
+from .errors import ConnectorError, CursorExpired, ErrorKind, translate
+from .exchange import (EWS_BATCH, STAMP_FIELD, SYNC_PAGE, ExchangeConnector, ExchangeContactStore, _chunks,
+                       _CreateItems, _decode_cursor, _DeleteItems, _encode_cursor, _UpdateItems)
+
+DEFAULT_MASKED_NAMES: dict[str, str] = {"Subject": "Subject", "Body": "Body", "Location": "Location"}
+_FETCH_FIELDS = ["subject", "start", "end", "is_all_day", "location", "body", "legacy_free_busy_status", "sensitivity",
+                 "reminder_is_set", "reminder_minutes_before_start", "categories", "uid", "type", "original_start",
+                 "organizer", "my_response_type", "required_attendees", "optional_attendees", "last_modified_time",
+                 "_start_timezone", "_end_timezone", STAMP_FIELD]
+_PLAIN = {"Subject": "subject", "Location": "location"}
+_OCCURRENCE_ROLES = (ItemRole.OCCURRENCE.value, ItemRole.EXCEPTION.value)
+
+
+class SeriesChanged(CursorExpired):
+    """A recurring series changed: its occurrences are re-listed with the whole window."""
+
+
+def _digest(item_id: str) -> str:
+    """A short, stable stand-in for an item id in the cursor (ids are ~150 characters)."""
+    return hashlib.sha256(item_id.encode()).hexdigest()[:16]
+
+
+def _ews_zone(zone: dt.tzinfo) -> EWSTimeZone:
+    return EWSTimeZone(str(getattr(zone, "key", "UTC")))
+
+
+def _track_masters(changes: Sequence[tuple[str, str, str | None]], masters: set[str]) -> bool:
+    """Keep the digests of recurring masters current; True when a series was created, changed or
+    deleted (a delete names only an id: the digests tell whether it was a master)."""
+    touched = False
+    for change_type, item_id, role in changes:
+        digest = _digest(item_id)
+        if change_type == SyncFolderItems.DELETE:
+            touched |= digest in masters
+            masters.discard(digest)
+        elif role == ItemRole.RECURRING_MASTER.value:
+            masters.add(digest)
+            touched = True
+    return touched
+
+
+def _ews_datetime(moment: dt.datetime, zone: EWSTimeZone) -> EWSDateTime:
+    """An aware datetime as exchangelib's datetime in ``zone`` (the zone the item keeps)."""
+    return EWSDateTime.from_datetime(_plain(moment).astimezone(ZoneInfo(zone.key)))
+
+
+def _plain(value: Any) -> Any:
+    """exchangelib's EWSDateTime / EWSDate as plain datetime (UTC) / date: its datetime refuses
+    ``astimezone`` into standard-library zones."""
+    if isinstance(value, dt.datetime):
+        return dt.datetime.fromtimestamp(value.timestamp(), dt.timezone.utc)
+    if isinstance(value, dt.date):
+        return dt.date(value.year, value.month, value.day)
+    return value
+
+
+def _attendees(item: CalendarItem) -> tuple[Attendee, ...]:
+    found = []
+    for optional, listed in ((False, item.required_attendees), (True, item.optional_attendees)):
+        for attendee in listed or []:
+            if attendee.mailbox is not None and attendee.mailbox.email_address:
+                found.append(Attendee(attendee.mailbox.email_address, attendee.response_type, optional))
+    return tuple(found)
+
+
+class ExchangeCalendarStore(RecordStore):
+    """The calendar of one mailbox, restricted to the window, the category selection and the
+    privacy mode. Version token: the ChangeKey. Besides the Exchange vocabulary, each record
+    carries the facts the event rules read: ``UID``, ``CalendarItemType``, ``OriginalStart``,
+    ``OccurrenceKey``, ``Organizer``, ``MyResponseType``, ``Categories`` and ``Attendees``."""
+
+    side = Side.EXCHANGE
+
+    def __init__(self, connector: ExchangeConnector, mailbox: str, window: EventWindow, mailbox_zone: dt.tzinfo,
+                 *, selection: str = "all", category: str | None = None,
+                 private_events: PrivateEvents = PrivateEvents.SKIP, send_invitations: bool = False,
+                 send_cancellations: bool = False, masked_names: Mapping[str, str] = DEFAULT_MASKED_NAMES) -> None:
+        self.connector = connector
+        self.mailbox = mailbox
+        self.window = window
+        self.codec = ExchangeEventCodec(mailbox_zone)
+        self.zone = mailbox_zone
+        self.selection = selection
+        self.category = category
+        self.private_events = private_events
+        self.send_invitations = send_invitations
+        self.send_cancellations = send_cancellations
+        self.masked_names = dict(masked_names)
+        self._carried: dict[str, Any] | None = None   # sync state read by the call that found a series change
+        # The contact store's batch sending (ErrorServerBusy retries) and answer translation, reused.
+        self._batches = ExchangeContactStore(connector, mailbox)
+
+    @property
+    def max_batch(self) -> int:
+        return EWS_BATCH
+
+    def _call(self, context: str, action: Any) -> Any:
+        return self.connector.call(context, action, mailbox=self.mailbox)
+
+    def _calendar(self, folder_id: str | None = None) -> Calendar:
+        account = self.connector.account(self.mailbox)
+        if folder_id:
+            return Calendar(root=Root(account=account), id=folder_id)
+        return self._call("opening the calendar", lambda: account.calendar)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _treatment(self, item: CalendarItem) -> Treatment:
+        return privacy_treatment(self.private_events, canonical_sensitivity(item.sensitivity) == "Private")
+
+    def _in_data_set(self, item: CalendarItem) -> bool:
+        return (selected_by_category(item.categories, self.selection, self.category)
+                and self._treatment(item) is not Treatment.SKIP)
+
+    def _record(self, item: CalendarItem) -> SourceRecord:
+        start, end = _plain(item.start), _plain(item.end)
+        if item.is_all_day and isinstance(end, dt.date) and not isinstance(end, dt.datetime):
+            end = end + dt.timedelta(days=1)   # exchangelib hands the LAST day of an all-day item; we count exclusive
+        values = ExchangeEventValues(start, end, bool(item.is_all_day), item.legacy_free_busy_status, item.sensitivity,
+                                     bool(item.reminder_is_set), item.reminder_minutes_before_start)
+        try:
+            fields: dict[str, Any] = self.codec.read(values)
+        except EventTimeError:
+            fields = {"Start": None, "End": None}
+        fields.update({name: getattr(item, attr) or None for name, attr in _PLAIN.items()})
+        fields["Body"] = str(item.body) if item.body else None
+        role = item.type or ItemRole.SINGLE.value
+        masked_item = self._treatment(item) is Treatment.MASK
+        fields.update({
+            "UID": item.uid, "CalendarItemType": role,
+            "OriginalStart": instant_text(_plain(item.original_start)) if item.original_start else None,
+            "OccurrenceKey": occurrence_key(item.uid, ItemRole(role), _plain(item.original_start)) if item.uid else None,
+            "Organizer": item.organizer.email_address if item.organizer else None,
+            "MyResponseType": item.my_response_type, "Categories": tuple(item.categories or ()),
+            "Attendees": () if masked_item else _attendees(item),
+        })
+        if masked_item:
+            fields = masked(fields, self.masked_names)
+        modified = item.last_modified_time
+        return SourceRecord(id=item.id, version=item.changekey, fields=fields,
+                            salesforce_id_stamp=getattr(item, STAMP_FIELD) or None,
+                            modified_at=_plain(modified) if modified else None)
+
+    def _view(self, window: EventWindow) -> list[SourceRecord]:
+        """One CalendarView over ``window`` (occurrences expanded), then GetItem for text fields."""
+        calendar = self._calendar()
+        start = EWSDateTime.from_datetime(window.start)
+        end = EWSDateTime.from_datetime(window.end)
+        items = self._call("listing the calendar", lambda: list(calendar.view(start=start, end=end).only(*_FETCH_FIELDS)))
+        records = []
+        for item in items:
+            if isinstance(item, Exception):
+                raise translate(item, "listing the calendar", self.mailbox)
+            if isinstance(item, CalendarItem) and self._in_data_set(item):
+                records.append(self._record(item))
+        return records
+
+    def _sync(self, folder: Calendar, state: str | None) -> tuple[list[tuple[str, str, str | None]], str | None, bool]:
+        """One SyncFolderItems call: (change, item id, calendar item type), the new state, at end."""
+        service = SyncFolderItems(account=self.connector.account(self.mailbox))
+        type_field = {FieldPath(field=CalendarItem.get_field_by_fieldname("type"))}
+
+        def sync() -> list[tuple[str, Any]]:
+            return list(service.call(folder=folder, shape=ID_ONLY, additional_fields=type_field, sync_state=state,
+                                     ignore=None, max_changes_returned=SYNC_PAGE, sync_scope=None))
+        try:
+            answers = self._call("listing calendar changes", sync)
+        except ConnectorError as error:
+            if isinstance(error.__cause__, (ews_errors.ErrorInvalidSyncStateData, ews_errors.ErrorFolderNotFound)):
+                raise CursorExpired(ErrorKind.NOT_FOUND, f"the calendar sync state of {self.mailbox} is gone",
+                                    fix="a full listing runs instead (list_changes(None))") from None
+            raise
+        changes = []
+        for change_type, item in answers:
+            if change_type == SyncFolderItems.DELETE:
+                changes.append((change_type, item.id, None))
+            elif change_type in (SyncFolderItems.CREATE, SyncFolderItems.UPDATE):
+                changes.append((change_type, item.id, getattr(item, "type", None)))
+        at_end = bool(service.includes_last_item_in_range) or service.sync_state == state
+        return changes, service.sync_state, at_end
+
+    def _cursor(self, folder: Calendar, state: str | None, masters: set[str]) -> str:
+        return _encode_cursor({"v": 1, "folder": folder.id, "state": state, "masters": sorted(masters),
+                               "window_end": self.window.end.isoformat()})
+
+    def list_changes(self, cursor: str | None) -> ChangePage:
+        if cursor is None:
+            return self._list_full()
+        return self._list_since(_decode_cursor(cursor))
+
+    def _list_full(self) -> ChangePage:
+        """The sync state first (changes made while the window is read are seen next cycle), then
+        one CalendarView. Without a carried state the folder is enumerated once, ids only."""
+        folder = self._calendar()
+        if self._carried is not None:
+            state, masters = self._carried["state"], set(self._carried["masters"])
+            self._carried = None
+        else:
+            state, masters, at_end = None, set(), False
+            while not at_end:
+                changes, state, at_end = self._sync(folder, state)
+                _track_masters(changes, masters)
+        return ChangePage(self._view(self.window), [], self._cursor(folder, state, masters), complete=True)
+
+    def _list_since(self, cursor: Mapping[str, Any]) -> ChangePage:
+        folder = self._calendar(cursor.get("folder"))
+        masters = set(cursor.get("masters") or ())
+        changes, state, at_end = self._sync(folder, cursor.get("state"))
+        series_changed = _track_masters(changes, masters)
+        changed: dict[str, None] = {}
+        deleted: list[str] = []
+        for change_type, item_id, role in changes:
+            if change_type == SyncFolderItems.DELETE:
+                deleted.append(item_id)
+                changed.pop(item_id, None)
+            elif role != ItemRole.RECURRING_MASTER.value:
+                changed[item_id] = None
+        if series_changed:
+            # Read the feed to its end so the carried state covers every change the full listing shows.
+            while not at_end:
+                more, state, at_end = self._sync(folder, state)
+                _track_masters(more, masters)
+            self._carried = {"state": state, "masters": sorted(masters)}
+            raise SeriesChanged(ErrorKind.NOT_FOUND, f"a recurring series in {self.mailbox} changed",
+                                fix="its occurrences are re-listed with the window (list_changes(None))")
+        items = self._items(list(changed), "fetching changed calendar items")
+        departed = [item.id for item in items if not self._in_data_set(item)]
+        in_window = [r for r in (self._record(item) for item in items if self._in_data_set(item)) if self._overlaps(r)]
+        previous_end = dt.datetime.fromisoformat(str(cursor.get("window_end") or self.window.end.isoformat()))
+        if self.window.end > previous_end and at_end:
+            entered = EventWindow(max(previous_end, self.window.start), self.window.end)
+            known = {r.id for r in in_window}
+            in_window += [r for r in self._view(entered) if r.id not in known]
+        return ChangePage(in_window, deleted, self._cursor(folder, state, masters) if at_end else
+                          _encode_cursor({**cursor, "state": state, "masters": sorted(masters)}),
+                          complete=at_end, departed_ids=departed)
+
+    def _overlaps(self, record: SourceRecord) -> bool:
+        start, end = record.fields.get("Start"), record.fields.get("End")
+        return not isinstance(start, str) or not isinstance(end, str) or self.window.overlaps(start, end)
+
+    def _get_items(self, ids: Sequence[str], context: str) -> dict[str, Any]:
+        account = self.connector.account(self.mailbox)
+        found: dict[str, Any] = {}
+        for chunk in _chunks(list(dict.fromkeys(ids)), EWS_BATCH):
+            answers = self._call(context, lambda chunk=chunk: list(account.fetch(
+                ids=[ItemId(id=i) for i in chunk], only_fields=_FETCH_FIELDS, chunk_size=EWS_BATCH)))
+            found.update(zip(chunk, answers))
+        return found
+
+    def _items(self, ids: Sequence[str], context: str) -> list[CalendarItem]:
+        """The named single items, occurrences and exceptions that still exist (masters are not records)."""
+        items = []
+        for item in self._get_items(ids, context).values():
+            if isinstance(item, ews_errors.ErrorItemNotFound):
+                continue
+            if isinstance(item, Exception):
+                raise translate(item, context, self.mailbox)
+            if isinstance(item, CalendarItem) and item.type != ItemRole.RECURRING_MASTER.value:
+                items.append(item)
+        return items
+
+    def fetch(self, ids: Sequence[str]) -> list[SourceRecord]:
+        """The named items that still exist and belong to the data set (category, privacy)."""
+        return [self._record(item) for item in self._items(ids, "fetching calendar items") if self._in_data_set(item)]
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def _apply(self, item: CalendarItem, fields: Mapping[str, Any], current: Mapping[str, Any] | None) -> list[str]:
+        """Set canonical ``fields`` on ``item``; returns the exchangelib field names touched."""
+        unknown = [name for name in fields if name not in ("Start", "End", "IsAllDayEvent", "Subject", "Location", "Body",
+                                                          "LegacyFreeBusyStatus", "Sensitivity", "ReminderIsSet",
+                                                          "ReminderMinutesBeforeStart")]
+        if unknown:
+            raise ConnectorError(ErrorKind.INVALID_REQUEST, f"unknown Exchange event fields: {', '.join(sorted(unknown))}",
+                                 fix="use the Exchange event vocabulary (Subject, Start, End, Location ...)")
+        touched: list[str] = []
+        times = self.codec.write_times(fields, current)
+        if times is not None:
+            start, end, all_day = times
+            zone = item._start_timezone or _ews_zone(self.zone)
+            item._start_timezone = item._end_timezone = zone
+            if all_day:
+                # exchangelib sends dates as midnight in the item's zone, the end as the LAST day.
+                item.start, item.end = EWSDate.from_date(start), EWSDate.from_date(end - dt.timedelta(days=1))
+            else:
+                item.start, item.end = _ews_datetime(start, zone), _ews_datetime(end, zone)
+            item.is_all_day = all_day
+            touched += ["start", "end", "is_all_day", "_start_timezone", "_end_timezone"]
+        for name, attr in _PLAIN.items():
+            if name in fields:
+                setattr(item, attr, fields[name] or None)
+                touched.append(attr)
+        if "Body" in fields:
+            item.body = Body(str(fields["Body"])) if fields["Body"] else None
+            touched.append("body")
+        if "LegacyFreeBusyStatus" in fields:
+            item.legacy_free_busy_status = exchange_free_busy(fields["LegacyFreeBusyStatus"])
+            touched.append("legacy_free_busy_status")
+        if "Sensitivity" in fields:
+            item.sensitivity = exchange_sensitivity(fields["Sensitivity"])
+            touched.append("sensitivity")
+        if {"ReminderIsSet", "ReminderMinutesBeforeStart"} & set(fields):
+            known = {**(current or {}), **fields}
+            minutes = known.get("ReminderMinutesBeforeStart")
+            item.reminder_is_set = str(known.get("ReminderIsSet")).lower() == "true" and minutes is not None
+            if item.reminder_is_set:
+                item.reminder_minutes_before_start = int(str(minutes))
+            touched += ["reminder_is_set", "reminder_minutes_before_start"]
+        return touched
+
+    def write(self, batch: Sequence[WriteOp]) -> list[WriteResult]:
+        """Creates by CreateItem (invitations only when configured), updates by UpdateItem with the
+        expected ChangeKey and NeverOverwrite, deletes by DeleteItem (cancellations only when
+        configured). Updates and deletes are preceded by one GetItem that checks the ChangeKey
+        (DeleteItem takes none) and supplies the current values a partial change is expressed with."""
+        if len(batch) > EWS_BATCH:
+            raise ValueError(f"an EWS write batch holds at most {EWS_BATCH} ops, got {len(batch)}")
+        results: list[WriteResult | None] = [None] * len(batch)
+        creates = [(i, op) for i, op in enumerate(batch) if isinstance(op, CreateOp)]
+        updates = [(i, op) for i, op in enumerate(batch) if isinstance(op, UpdateOp)]
+        deletes = [(i, op) for i, op in enumerate(batch) if isinstance(op, DeleteOp)]
+        if creates:
+            self._create(creates, results)
+        guarded = [op.record_id for _, op in updates + deletes]
+        current = self._get_items(guarded, "reading calendar items before writing") if guarded else {}
+        checked = {index: self._check(op, current.get(op.record_id), results, index)
+                   for index, op in updates + deletes}
+        if updates:
+            self._update([(i, op, checked[i]) for i, op in updates if checked[i] is not None], results)
+        if deletes:
+            self._delete([(i, op) for i, op in deletes if checked[i] is not None], results)
+        return [r if r is not None else WriteResult.failed("no result from Exchange", retryable=True)
+                for r in results]
+
+    def _check(self, op: UpdateOp | DeleteOp, existing: Any, results: list[WriteResult | None],
+               index: int) -> CalendarItem | None:
+        if existing is None or isinstance(existing, ews_errors.ErrorItemNotFound):
+            results[index] = WriteResult.not_found()
+        elif isinstance(existing, Exception):
+            error = translate(existing, "reading a calendar item", self.mailbox)
+            results[index] = WriteResult.failed(error.message, retryable=error.retryable)
+        elif existing.changekey != op.expected_version:
+            results[index] = WriteResult.conflict("the event changed in Exchange since the plan was made")
+        else:
+            return existing
+        return None
+
+    def _create(self, creates: list[tuple[int, CreateOp]], results: list[WriteResult | None]) -> None:
+        account = self.connector.account(self.mailbox)
+        folder = self._calendar()
+        items = []
+        for index, op in creates:
+            item = CalendarItem(account=account, folder=folder)
+            try:
+                self._apply(item, op.fields, None)
+            except (ConnectorError, EventTimeError, ValueError) as error:
+                results[index] = WriteResult.failed(getattr(error, "message", str(error)), retryable=False)
+                continue
+            if self.selection == "category" and self.category:
+                item.categories = [self.category]   # made for this data set: it must stay in it
+            if op.salesforce_id_stamp:
+                setattr(item, STAMP_FIELD, op.salesforce_id_stamp)
+            items.append((index, item))
+        if not items:
+            return
+        send = SEND_TO_ALL_AND_SAVE_COPY if self.send_invitations else SEND_TO_NONE
+        answers = self._batches._bulk("creating events", items, lambda chunk: list(
+            _CreateItems(account=account, chunk_size=EWS_BATCH).call(
+                items=chunk, folder=folder, message_disposition=SAVE_ONLY, send_meeting_invitations=send)))
+        self._batches._record_answers(answers, results)
+
+    def _update(self, updates: list[tuple[int, UpdateOp, CalendarItem]], results: list[WriteResult | None]) -> None:
+        changes = []
+        for index, op, existing in updates:
+            fields = dict(op.fields)
+            if self._treatment(existing) is Treatment.MASK:
+                fields = writable_into_masked(fields, self.masked_names)
+            current = self._record(existing).fields
+            existing.changekey = op.expected_version
+            try:
+                touched = self._apply(existing, fields, current)
+            except (ConnectorError, EventTimeError, ValueError) as error:
+                results[index] = WriteResult.failed(getattr(error, "message", str(error)), retryable=False)
+                continue
+            if op.salesforce_id_stamp and existing.type not in _OCCURRENCE_ROLES:
+                setattr(existing, STAMP_FIELD, op.salesforce_id_stamp)
+                touched.append(STAMP_FIELD)
+            if not touched:
+                results[index] = WriteResult.ok(op.record_id, op.expected_version)
+                continue
+            changes.append((index, (existing, touched)))
+        if not changes:
+            return
+        account = self.connector.account(self.mailbox)
+        send = SEND_TO_ALL_AND_SAVE_COPY if self.send_invitations else SEND_TO_NONE
+        answers = self._batches._bulk("updating events", changes, lambda chunk: list(
+            _UpdateItems(account=account, chunk_size=EWS_BATCH).call(
+                items=chunk, conflict_resolution=NEVER_OVERWRITE, message_disposition=SAVE_ONLY,
+                send_meeting_invitations_or_cancellations=send, suppress_read_receipts=True)))
+        self._batches._record_answers(answers, results)
+
+    def _delete(self, deletes: list[tuple[int, DeleteOp]], results: list[WriteResult | None]) -> None:
+        if not deletes:
+            return
+        account = self.connector.account(self.mailbox)
+        doomed = [(index, ItemId(id=op.record_id, changekey=op.expected_version)) for index, op in deletes]
+        send = SEND_TO_ALL_AND_SAVE_COPY if self.send_cancellations else SEND_TO_NONE
+        answers = self._batches._bulk("deleting events", doomed, lambda chunk: list(
+            _DeleteItems(account=account, chunk_size=EWS_BATCH).call(
+                items=chunk, delete_type=MOVE_TO_DELETED_ITEMS, send_meeting_cancellations=send,
+                affected_task_occurrences=ALL_OCCURRENCES, suppress_read_receipts=True)))
+        self._batches._record_answers(answers, results)
+
+    def invite(self, record_id: str, expected_version: str, emails: Sequence[str]) -> WriteResult:
+        """Add attendees (Salesforce invitees) to an item, conditionally. Exchange sends the
+        invitations only when ``sendInvitations`` is on; otherwise the attendees are only recorded."""
+        [(_, existing)] = self._get_items([record_id], "reading a calendar item before inviting").items()
+        results: list[WriteResult | None] = [None]
+        item = self._check(UpdateOp(record_id, expected_version, {}), existing, results, 0)
+        if item is None:
+            return results[0] or WriteResult.failed("no result from Exchange", retryable=True)
+        present = {a.mailbox.email_address.lower() for a in item.required_attendees or [] if a.mailbox}
+        added = [EwsAttendee(mailbox=Mailbox(email_address=email)) for email in emails if email.lower() not in present]
+        if not added:
+            return WriteResult.ok(record_id, expected_version)
+        item.required_attendees = [*(item.required_attendees or []), *added]
+        item.changekey = expected_version
+        account = self.connector.account(self.mailbox)
+        send = SEND_TO_ALL_AND_SAVE_COPY if self.send_invitations else SEND_TO_NONE
+        answers = self._batches._bulk("inviting attendees", [(0, (item, ["required_attendees"]))],
+                                                 lambda chunk: list(_UpdateItems(account=account, chunk_size=EWS_BATCH).call(
+                                                     items=chunk, conflict_resolution=NEVER_OVERWRITE,
+                                                     message_disposition=SAVE_ONLY,
+                                                     send_meeting_invitations_or_cancellations=send,
+                                                     suppress_read_receipts=True)))
+        self._batches._record_answers(answers, results)
+        return results[0] or WriteResult.failed("no result from Exchange", retryable=True)
