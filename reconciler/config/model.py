@@ -103,12 +103,11 @@ class ExchangeConnection:
         return address.rsplit("@", 1)[-1].lower() in self.domains
 
 
-@dataclass(frozen=True)
-class Connection:
-    kind: ClassVar[str] = "Connection"
+class _Addressed:
+    """What every resource kind shares: a name from its metadata and an address ``Kind/name``."""
+
+    kind: ClassVar[str]
     metadata: Metadata
-    salesforce: SalesforceConnection | None
-    exchange: ExchangeConnection | None
 
     @property
     def name(self) -> str:
@@ -117,6 +116,14 @@ class Connection:
     @property
     def address(self) -> str:
         return f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Connection(_Addressed):
+    kind: ClassVar[str] = "Connection"
+    metadata: Metadata
+    salesforce: SalesforceConnection | None
+    exchange: ExchangeConnection | None
 
     @property
     def type(self) -> Literal["salesforce", "exchange"]:
@@ -124,37 +131,21 @@ class Connection:
 
 
 @dataclass(frozen=True)
-class Profile:
+class Profile(_Addressed):
     kind: ClassVar[str] = "Profile"
     metadata: Metadata
     salesforce_profiles: tuple[str, ...]
     members: tuple[str, ...]
 
-    @property
-    def name(self) -> str:
-        return self.metadata.name
-
-    @property
-    def address(self) -> str:
-        return f"{self.kind}/{self.name}"
-
 
 @dataclass(frozen=True)
-class User:
+class User(_Addressed):
     kind: ClassVar[str] = "User"
     metadata: Metadata
     salesforce_username: str
     mailbox: str | None  # None: the user's Salesforce Email, known at sync time
     enabled: bool
     reset_sync: int
-
-    @property
-    def name(self) -> str:
-        return self.metadata.name
-
-    @property
-    def address(self) -> str:
-        return f"{self.kind}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -228,7 +219,7 @@ class Assign:
 
 
 @dataclass(frozen=True)
-class SyncConfiguration:
+class SyncConfiguration(_Addressed):
     kind: ClassVar[str] = "SyncConfiguration"
     metadata: Metadata
     salesforce_connection: str
@@ -239,14 +230,6 @@ class SyncConfiguration:
     contacts: ContactSettings
     events: EventSettings
     limits: Limits
-
-    @property
-    def name(self) -> str:
-        return self.metadata.name
-
-    @property
-    def address(self) -> str:
-        return f"{self.kind}/{self.name}"
 
 
 Resource = Connection | Profile | User | SyncConfiguration
