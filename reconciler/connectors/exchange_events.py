@@ -53,7 +53,7 @@ from .exchange import (EWS_BATCH, STAMP_FIELD, SYNC_PAGE, ExchangeConnector, Exc
 DEFAULT_MASKED_NAMES: dict[str, str] = {"Subject": "Subject", "Body": "Body", "Location": "Location"}
 _FETCH_FIELDS = ["subject", "start", "end", "is_all_day", "location", "body", "legacy_free_busy_status", "sensitivity",
                  "reminder_is_set", "reminder_minutes_before_start", "categories", "uid", "type", "original_start",
-                 "organizer", "my_response_type", "required_attendees", "optional_attendees", "last_modified_time",
+                 "organizer", "my_response_type", "is_cancelled", "required_attendees", "optional_attendees", "last_modified_time",
                  "_start_timezone", "_end_timezone", STAMP_FIELD]
 _PLAIN = {"Subject": "subject", "Location": "location"}
 _OCCURRENCE_ROLES = (ItemRole.OCCURRENCE.value, ItemRole.EXCEPTION.value)
@@ -115,7 +115,8 @@ class ExchangeCalendarStore(RecordStore):
     """The calendar of one mailbox, restricted to the window, the category selection and the
     privacy mode. Version token: the ChangeKey. Besides the Exchange vocabulary, each record
     carries the facts the event rules read: ``UID``, ``CalendarItemType``, ``OriginalStart``,
-    ``OccurrenceKey``, ``Organizer``, ``MyResponseType``, ``Categories`` and ``Attendees``."""
+    ``OccurrenceKey``, ``Organizer``, ``MyResponseType``, ``IsCancelled``, ``Categories`` and
+    ``Attendees``."""
 
     side = Side.EXCHANGE
 
@@ -179,7 +180,8 @@ class ExchangeCalendarStore(RecordStore):
             "OriginalStart": instant_text(_plain(item.original_start)) if item.original_start else None,
             "OccurrenceKey": occurrence_key(item.uid, ItemRole(role), _plain(item.original_start)) if item.uid else None,
             "Organizer": item.organizer.email_address if item.organizer else None,
-            "MyResponseType": item.my_response_type, "Categories": tuple(item.categories or ()),
+            "MyResponseType": item.my_response_type, "IsCancelled": bool(item.is_cancelled),
+            "Categories": tuple(item.categories or ()),
             "Attendees": () if masked_item else _attendees(item),
         })
         if masked_item:
@@ -201,7 +203,9 @@ class ExchangeCalendarStore(RecordStore):
                 raise translate(item, "listing the calendar", self.mailbox)
             if isinstance(item, CalendarItem) and self._in_data_set(item):
                 records.append(self._record(item))
-        return records
+        # CalendarView compares an all-day item's midnights in its zone with the window's UTC
+        # bounds; the dates rule decides at the edges, as it does for Salesforce.
+        return [record for record in records if self._overlaps(record, window)]
 
     def _sync(self, folder: Calendar, state: str | None) -> tuple[list[tuple[str, str, str | None]], str | None, bool]:
         """One SyncFolderItems call: (change, item id, calendar item type), the new state, at end."""
@@ -273,7 +277,8 @@ class ExchangeCalendarStore(RecordStore):
                                 fix="its occurrences are re-listed with the window (list_changes(None))")
         items = self._items(list(changed), "fetching changed calendar items")
         departed = [item.id for item in items if not self._in_data_set(item)]
-        in_window = [r for r in (self._record(item) for item in items if self._in_data_set(item)) if self._overlaps(r)]
+        in_window = [r for r in (self._record(item) for item in items if self._in_data_set(item))
+                     if self._overlaps(r, self.window)]
         previous_end = dt.datetime.fromisoformat(str(cursor.get("window_end") or self.window.end.isoformat()))
         if self.window.end > previous_end and at_end:
             entered = EventWindow(max(previous_end, self.window.start), self.window.end)
@@ -283,9 +288,10 @@ class ExchangeCalendarStore(RecordStore):
                           _encode_cursor({**cursor, "state": state, "masters": sorted(masters)}),
                           complete=at_end, departed_ids=departed)
 
-    def _overlaps(self, record: SourceRecord) -> bool:
+    @staticmethod
+    def _overlaps(record: SourceRecord, window: EventWindow) -> bool:
         start, end = record.fields.get("Start"), record.fields.get("End")
-        return not isinstance(start, str) or not isinstance(end, str) or self.window.overlaps(start, end)
+        return not isinstance(start, str) or not isinstance(end, str) or window.overlaps(start, end)
 
     def _get_items(self, ids: Sequence[str], context: str) -> dict[str, Any]:
         account = self.connector.account(self.mailbox)

@@ -356,14 +356,12 @@ class EventWindow:
         return self.end.date()
 
     def overlaps(self, start: str, end: str) -> bool:
-        """An event belongs to the window when it overlaps it at all (as CalendarView decides): an
-        event straddling an edge is in. All-day events compare as dates, never through a zone."""
+        """An event belongs to the window when it overlaps it at all (CalendarView's and the SOQL
+        listing's rule): an event straddling an edge is in. All-day events compare as dates, never
+        through a zone, so both sides agree on them at the edges too."""
         if is_date_text(start):
             return dt.date.fromisoformat(start) < self.end_day and dt.date.fromisoformat(end) > self.first_day
-        event_start, event_end = parse_instant(start), parse_instant(end)
-        if event_end == event_start:   # a zero-length event sits at its start
-            return self.start <= event_start < self.end
-        return event_start < self.end and event_end > self.start
+        return parse_instant(start) < self.end and parse_instant(end) > self.start
 
 
 def pairs_outside_window(pairs: Sequence[Pair], window: EventWindow) -> tuple[list[Pair], list[Pair]]:

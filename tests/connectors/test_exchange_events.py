@@ -206,3 +206,12 @@ def test_attendees_added_from_salesforce_get_invitations_only_when_configured(st
     assert [a.email for a in item.fields["Attendees"]] == ["bob@acme.example"]
     bob = [r.fields["Subject"] for r in listing(store_for("bob"))[0].values() if r.fields["Subject"] == "Partner sync"]
     assert bob == delivered
+
+
+@pytest.mark.parametrize(("send", "cancelled"), [(False, False), (True, True)])
+def test_deleting_a_meeting_cancels_it_for_attendees_only_when_configured(store_for, send, cancelled) -> None:
+    alice = store_for(send_cancellations=send)
+    [kickoff] = named(listing(alice)[0], "Initech kickoff")
+    assert alice.write([DeleteOp(kickoff.id, kickoff.version)])[0].status is WriteStatus.OK
+    [copy] = named(listing(store_for("bob"))[0], "Initech kickoff")
+    assert copy.fields["IsCancelled"] is cancelled

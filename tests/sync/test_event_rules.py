@@ -218,7 +218,8 @@ def test_the_window_spans_whole_utc_days() -> None:
     ("2027-11-26T00:00:00Z", "2027-11-26T01:00:00Z", False),
     ("2026-10-25", "2026-10-27", True), ("2026-10-25", "2026-10-26", False),
     ("2027-11-25", "2027-11-26", True), ("2027-11-26", "2027-11-27", False),
-    ("2026-10-26T00:00:00Z", "2026-10-26T00:00:00Z", True),    # zero length at the edge
+    ("2026-11-01T09:00:00Z", "2026-11-01T09:00:00Z", True),    # zero length, inside
+    ("2026-10-26T00:00:00Z", "2026-10-26T00:00:00Z", False),   # zero length on the past edge
 ])
 def test_events_overlapping_an_edge_are_inside(start, end, inside) -> None:
     assert EventWindow.around(NOW, 30, 365).overlaps(start, end) is inside
