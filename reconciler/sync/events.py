@@ -469,11 +469,17 @@ AttendeeDirectory = Mapping[RelationKind, Mapping[str, Sequence[str]]]
 """Per kind, folded email -> ids of the records with that email (active Users only)."""
 
 
+# An event synced from the copy of a meeting organised outside sync relates no Users: a User
+# invitee would get a child event, duplicating the event that user's own copy already syncs.
+OUTSIDE_ORGANIZER_KINDS = (RelationKind.LEAD, RelationKind.CONTACT)
+
+
 def plan_attendees(attendees: Sequence[Attendee], directory: AttendeeDirectory,
-                   exclude: Iterable[str] = ()) -> AttendeePlan:
+                   exclude: Iterable[str] = (), kinds: Sequence[RelationKind] = MATCH_ORDER) -> AttendeePlan:
     """Match attendees by email to a User, else a Lead, else a Contact (the first kind with any
     match decides; two records of that kind with the email are ambiguous, never guessed).
-    ``exclude`` (the organizer, the event's owner) never becomes an invitee."""
+    ``exclude`` (the organizer, the event's owner) never becomes an invitee; ``kinds`` narrows
+    the kinds matched (:data:`OUTSIDE_ORGANIZER_KINDS` for a meeting organised outside sync)."""
     skip = {_folded(email) for email in exclude}
     seen: set[str] = set()
     ordered: list[Attendee] = []
@@ -488,7 +494,7 @@ def plan_attendees(attendees: Sequence[Attendee], directory: AttendeeDirectory,
     ambiguous: list[str] = []
     for attendee in ordered[:MAX_ATTENDEES]:
         key = _folded(attendee.email) or ""
-        for kind in MATCH_ORDER:
+        for kind in kinds:
             ids = directory.get(kind, {}).get(key, ())
             if len(ids) == 1:
                 invitees.append(Invitee(ids[0], kind, attendee.email, relation_status(attendee.response)))

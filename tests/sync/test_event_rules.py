@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.sync import ActionKind, Side, SideSnapshot, SourceRecord, SyncPolicy, build_mapping, decide
 from reconciler.sync.events import (
-    EVENT, MASKED_SUBJECT, Attendee, AttendeePlan, CopyAction, EventWindow, ExchangeEventCodec, ExchangeEventValues,
+    EVENT, MASKED_SUBJECT, OUTSIDE_ORGANIZER_KINDS, Attendee, AttendeePlan, CopyAction, EventWindow, ExchangeEventCodec, ExchangeEventValues,
     Invitee, ItemRole, OccurrenceKey, PrivateEvents, RelationKind, SalesforceEventCodec, Treatment, attendees_to_invite,
     invitee_copy_decision, is_organizers_item, masked, occurrence_key, pairs_outside_window, plan_attendees,
     privacy_treatment, related_record, relation_changes, relation_status, salesforce_recurrence_reason,
@@ -278,6 +278,13 @@ def test_attendees_match_users_then_leads_then_contacts() -> None:
                              Invitee("003J", RelationKind.CONTACT, "jane@globex.example", "New"))
     assert (plan.unmatched, plan.ambiguous, plan.overflow) == (("nobody@x.example",), ("twin@x.example",), ())
     assert related_record(plan) == "003J"
+
+
+def test_a_meeting_organised_outside_sync_relates_no_users() -> None:
+    plan = plan_attendees([Attendee("bob@acme.example"), Attendee("monty@snpp.example")], DIRECTORY,
+                          kinds=OUTSIDE_ORGANIZER_KINDS)
+    assert [(i.relation_id, i.kind) for i in plan.invitees] == [("003B", RelationKind.CONTACT),
+                                                                ("00QM", RelationKind.LEAD)]
 
 
 def test_more_than_fifty_attendees_are_reported_as_overflow() -> None:
