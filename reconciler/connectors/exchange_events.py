@@ -40,7 +40,7 @@ from exchangelib.items.base import ID_ONLY
 from exchangelib.properties import Attendee as EwsAttendee, Body, ItemId, Mailbox
 from exchangelib.services import SyncFolderItems
 
-from ..sync.events import (Attendee, EventWindow, ExchangeEventCodec, ExchangeEventValues, ItemRole, PrivateEvents,
+from ..sync.events import (MASKED_KEYS, Attendee, EventWindow, ExchangeEventCodec, ExchangeEventValues, ItemRole, PrivateEvents,
                            canonical_sensitivity, exchange_free_busy, exchange_sensitivity, masked, occurrence_key,
                            privacy_treatment, selected_by_category, writable_into_masked, Treatment)
 from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
@@ -50,7 +50,7 @@ from .errors import ConnectorError, CursorExpired, ErrorKind, translate
 from .exchange import (EWS_BATCH, STAMP_FIELD, SYNC_PAGE, ExchangeConnector, ExchangeContactStore, _chunks,
                        _CreateItems, _decode_cursor, _DeleteItems, _encode_cursor, _UpdateItems)
 
-DEFAULT_MASKED_NAMES: dict[str, str] = {"Subject": "Subject", "Body": "Body", "Location": "Location"}
+DEFAULT_MASKED_NAMES: dict[str, str] = {key: key for key in MASKED_KEYS}   # canonical keys are Exchange names
 _FETCH_FIELDS = ["subject", "start", "end", "is_all_day", "location", "body", "legacy_free_busy_status", "sensitivity",
                  "reminder_is_set", "reminder_minutes_before_start", "categories", "uid", "type", "original_start",
                  "organizer", "my_response_type", "is_cancelled", "required_attendees", "optional_attendees", "last_modified_time",

@@ -27,10 +27,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..sync.events import (AttendeeDirectory, EventWindow, PrivateEvents, RelationKind, SalesforceEventCodec, masked,
+from ..sync.events import (EVENT, MASKED_KEYS, AttendeeDirectory, EventWindow, PrivateEvents, RelationKind, SalesforceEventCodec, masked,
                            salesforce_recurrence_reason, writable_into_masked)
 from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
                           WriteResult, WriteStatus)
+from ..sync.mapping import build_mapping
 from ..sync.time_rules import EventTimeError
 from .errors import ConnectorError, CursorExpired, ErrorKind, salesforce_error_codes
 from .salesforce import (COLLECTION_SIZE, CURSOR_OVERLAP, DELETED_HORIZON, IN_LIST_SIZE, SalesforceConnector, SalesforceContactStore,
@@ -41,7 +42,8 @@ DEFAULT_EVENT_FIELDS: tuple[str, ...] = (
     "Description", "ShowAs", "IsPrivate", "IsReminderSet", "ReminderDateTime",
 )
 EVENT_FACTS: tuple[str, ...] = ("OwnerId", "WhoId", "IsChild", "IsGroupEvent", "IsRecurrence")
-DEFAULT_MASKED_NAMES: dict[str, str] = {"Subject": "Subject", "Body": "Description", "Location": "Location"}
+DEFAULT_MASKED_NAMES: dict[str, str] = {
+    key: build_mapping(EVENT).field(key).name_on(Side.SALESFORCE) for key in MASKED_KEYS}
 _SYSTEM = ("Id", "SystemModstamp", "LastModifiedDate")
 _RELATION_FIELDS = "Id, EventId, RelationId, Relation.Type, Relation.Email, Status, IsInvitee"
 

@@ -139,9 +139,6 @@ def canonical_sensitivity(exchange_value: str | None) -> str:
 
 # -- Salesforce codec -------------------------------------------------------------------------------
 
-SALESFORCE_TIME_FIELDS = ("StartDateTime", "EndDateTime", "IsAllDayEvent", "ActivityDate", "DurationInMinutes")
-
-
 @dataclass(frozen=True)
 class SalesforceEventCodec:
     """Raw Salesforce Event values <-> canonical values under Salesforce names.

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 UTC = dt.timezone.utc
 MINUTES_PER_DAY = 1440
@@ -152,9 +151,4 @@ def salesforce_time_fields(span: EventSpan) -> dict[str, object]:
     start, end = parse_instant(span.start), parse_instant(span.end)
     return {"IsAllDayEvent": False, "StartDateTime": span.start, "EndDateTime": span.end,
             "DurationInMinutes": int((end - start).total_seconds() // 60)}
-
-
-def zone_named(name: str | None, default: str = "UTC") -> ZoneInfo:
-    """A zone by IANA name (Salesforce TimeZoneSidKey values are IANA names)."""
-    return ZoneInfo(name or default)
 

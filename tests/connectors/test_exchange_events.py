@@ -215,3 +215,46 @@ def test_deleting_a_meeting_cancels_it_for_attendees_only_when_configured(store_
     assert alice.write([DeleteOp(kickoff.id, kickoff.version)])[0].status is WriteStatus.OK
     [copy] = named(listing(store_for("bob"))[0], "Initech kickoff")
     assert copy.fields["IsCancelled"] is cancelled
+
+
+def test_a_series_created_or_deleted_in_the_mailbox_re_lists_the_window(store_for, connector) -> None:
+    from exchangelib import CalendarItem, EWSDateTime, EWSTimeZone
+    from exchangelib.recurrence import DailyPattern, NumberedPattern, Recurrence
+
+    store = store_for()
+    cursor = listing(store)[3]
+    account = connector.account("alice@acme.example")
+    start = EWSDateTime.from_datetime(at(LA, 3, "07:00")).astimezone(EWSTimeZone(LA))
+    series = CalendarItem(account=account, folder=account.calendar, subject="Daily standup", start=start,
+                          end=start + dt.timedelta(minutes=15), recurrence=Recurrence(
+                              pattern=DailyPattern(interval=1), boundary=NumberedPattern(start=start.date(), number=3)))
+    series.save()
+    with pytest.raises(SeriesChanged):
+        store.list_changes(cursor)
+    records, _, _, cursor = listing(store)
+    assert len(named(records, "Daily standup")) == 3
+    account.calendar.get(subject="Weekly pipeline sync", type="RecurringMaster").delete()
+    with pytest.raises(SeriesChanged):
+        store.list_changes(cursor)
+    assert named(listing(store)[0], "Weekly pipeline sync") == []
+
+
+def test_busy_only_never_writes_the_placeholder_into_the_private_item(store_for) -> None:
+    store = store_for(private_events=PrivateEvents.BUSY_ONLY)
+    records, _, _, cursor = listing(store)
+    [dentist] = [r for r in records.values() if r.fields["Sensitivity"] == "Private"]
+    result = store.write([UpdateOp(dentist.id, dentist.version, {"Subject": "Lunch", "Location": "Cafe",
+                                                                  "Start": utc(LA, 1, "15:30"), "End": utc(LA, 1, "16:30")})])
+    assert result[0].status is WriteStatus.OK
+    [real] = named(listing(store_for(private_events=PrivateEvents.SYNC))[0], "Dentist")
+    assert (real.fields["Subject"], real.fields["Start"]) == ("Dentist", utc(LA, 1, "15:30"))
+
+
+def test_an_item_losing_its_category_leaves_the_data_set(store_for, connector) -> None:
+    store = store_for(selection="category", category="Salesforce")
+    records, _, _, cursor = listing(store)
+    [umbrella] = records.values()
+    item = connector.account("alice@acme.example").calendar.get(subject="Umbrella follow-up")
+    item.categories = ["Personal"]
+    item.save(update_fields=["categories"])
+    assert listing(store, cursor)[:3] == ({}, [], [umbrella.id])

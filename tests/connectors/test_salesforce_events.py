@@ -54,6 +54,13 @@ def store_for(connector: SalesforceConnector, user_ids: dict[str, str]) -> Calla
     return make
 
 
+@pytest.fixture
+def no_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The feed re-reads a few seconds before its cursor (stamps are per second); the seed is older
+    than that only by a moment, so tests of what a feed shows start it exactly at the listing."""
+    monkeypatch.setattr(salesforce_events, "CURSOR_OVERLAP", timedelta(0))
+
+
 def listing(store: SalesforceEventStore, cursor: str | None = None) -> tuple[dict[str, SourceRecord], list[str], list[str], str]:
     records: dict[str, SourceRecord] = {}
     deleted: list[str] = []
@@ -114,11 +121,7 @@ def test_the_window_bounds_the_listing(store_for) -> None:
     assert set(events) == {"Globex quarterly review", "Pipeline review"}
 
 
-def test_a_cycle_without_changes_costs_the_same_few_calls(store_for, counter: ApiCallCounter,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    # The feed re-reads a few seconds before its cursor (stamps are per second); the seed is older
-    # than that only by a moment, so this test starts the feed exactly at the listing.
-    monkeypatch.setattr(salesforce_events, "CURSOR_OVERLAP", timedelta(0))
+def test_a_cycle_without_changes_costs_the_same_few_calls(store_for, counter: ApiCallCounter, no_overlap) -> None:
     store = store_for()
     cursor = listing(store)[3]
     before = dict(counter.counts())
@@ -191,3 +194,18 @@ def test_salesforce_recurring_series_are_reported_and_not_listed(store_for, conn
     [series] = store.unsynced_series()
     assert (series.id, series.subject) == (answer["id"], "Weekly standup series") and "not synced" in series.reason
     assert answer["id"] not in listing(store)[0]
+
+
+def test_an_event_turned_private_leaves_the_data_set_under_skip(store_for, connector: SalesforceConnector) -> None:
+    store = store_for()
+    records, _, _, cursor = listing(store)
+    review = by_subject(records)["Globex quarterly review"]
+    connector.call("making an event private", lambda sf: sf.Event.update(review.id, {"IsPrivate": True}))
+    changed, deleted, departed, _ = listing(store, cursor)
+    assert (review.id in changed, deleted, review.id in departed) == (False, [], True)
+
+
+def test_the_window_moving_lists_the_days_that_entered_it(store_for, no_overlap) -> None:
+    cursor = listing(store_for(past=0, future=2))[3]
+    entered = by_subject(listing(store_for(past=0, future=5), cursor)[0])
+    assert {"Offsite planning"} <= set(entered) and "Globex quarterly review" not in entered
