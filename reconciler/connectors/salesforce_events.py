@@ -221,9 +221,11 @@ class SalesforceEventStore(RecordStore):
         return [str(d["id"]) for d in answer.get("deletedRecords", [])]
 
     def fetch(self, ids: Sequence[str]) -> list[SourceRecord]:
+        """The named events still in the data set (owner, no recurring master, privacy), wherever
+        they are in time: an event outside the window has left the window, not the data set."""
         records: list[SourceRecord] = []
         for chunk in _chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
-            where = f"Id IN ({', '.join(soql_literal(i) for i in chunk)})"
+            where = f"Id IN ({', '.join(soql_literal(i) for i in chunk)}) AND {self.scope_condition}"
             records += self._records(self.connector.query_all(self._select(where), "fetching events"))
         return records
 

@@ -116,9 +116,12 @@ def test_private_events_follow_the_privacy_mode(store_for, mode, subject, privat
     assert [(r.fields["Subject"], r.fields["Location"], r.fields["ShowAs"]) for r in dentist] == [(subject, None, "OOF")]
 
 
-def test_the_window_bounds_the_listing(store_for) -> None:
-    events = by_subject(listing(store_for(past=0, future=2))[0])
+def test_the_window_bounds_the_listing_not_the_data_set(store_for) -> None:
+    narrow = store_for(past=0, future=2)
+    events = by_subject(listing(narrow)[0])
     assert set(events) == {"Globex quarterly review", "Pipeline review"}
+    kickoff = by_subject(listing(store_for())[0])["Sales kickoff"]   # day 8: outside the narrow window
+    assert [r.id for r in narrow.fetch([kickoff.id])] == [kickoff.id]
 
 
 def test_a_cycle_without_changes_costs_the_same_few_calls(store_for, counter: ApiCallCounter, no_overlap) -> None:
@@ -203,6 +206,7 @@ def test_an_event_turned_private_leaves_the_data_set_under_skip(store_for, conne
     connector.call("making an event private", lambda sf: sf.Event.update(review.id, {"IsPrivate": True}))
     changed, deleted, departed, _ = listing(store, cursor)
     assert (review.id in changed, deleted, review.id in departed) == (False, [], True)
+    assert store.fetch([review.id]) == []
 
 
 def test_the_window_moving_lists_the_days_that_entered_it(store_for, no_overlap) -> None:
