@@ -144,13 +144,8 @@ def test_writes_are_conditional_and_show_in_the_feed(store_for) -> None:
     assert listing(store, cursor)[1] == [call.id]
 
 
-# exchangelib writes xsd:boolean as "1"/"0" (valid, and Exchange answers "true"); the EWS emulator
-# stores and echoes "1", which exchangelib then reads as no value. Until the emulator normalises
-# booleans, writing IsAllDayEvent / ReminderIsSet does not read back: strict xfail, so the fix shows.
-EMULATOR_BOOLEANS = pytest.mark.xfail(strict=True, reason="EWS emulator echoes xsd:boolean '1' unnormalised")
-
-
-@EMULATOR_BOOLEANS
+# exchangelib writes xsd:boolean as "1"/"0" (valid; Exchange answers "true"/"false"), so these also pin
+# the emulator's normalisation of booleans.
 def test_a_reminder_written_reads_back(store_for) -> None:
     store = store_for()
     made = store.write([CreateOp({"Subject": "Call", "Start": utc(LA, 5, "09:00"), "End": utc(LA, 5, "09:30"),
@@ -159,7 +154,6 @@ def test_a_reminder_written_reads_back(store_for) -> None:
     assert (call.fields["ReminderIsSet"], call.fields["ReminderMinutesBeforeStart"]) == ("true", "10")
 
 
-@EMULATOR_BOOLEANS
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Pacific/Auckland", "Pacific/Kiritimati"])
 def test_an_all_day_event_written_in_the_mailbox_zone_reads_back_on_the_same_dates(store_for, zone) -> None:
     store = store_for(zone=ZoneInfo(zone))

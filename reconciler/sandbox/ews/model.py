@@ -19,6 +19,12 @@ DATETIME_FIELDS = frozenset({
     "Start", "End", "OriginalStart", "Birthday", "WeddingAnniversary", "ReminderDueBy",
     "AppointmentReplyTime", "DateTimeSent", "DateTimeReceived", "RecurrenceId",
 })
+# xs:boolean accepts "1"/"0" as well as "true"/"false" (exchangelib sends the digits); the store keeps
+# the canonical words, as Exchange answers with them and clients such as exchangelib read only those.
+BOOLEAN_FIELDS = frozenset({
+    "IsAllDayEvent", "ReminderIsSet", "IsResponseRequested", "AllowNewTimeProposal", "IsOnlineMeeting",
+    "IsDraft", "IsRead", "HasAttachments",
+})
 INDEXED_CONTAINERS = {"EmailAddresses": "EmailAddress", "PhoneNumbers": "PhoneNumber", "ImAddresses": "ImAddress"}
 INDEXED_BY_URI = {f"contacts:{entry}": container for container, entry in INDEXED_CONTAINERS.items()}
 ADDRESS_PARTS = ("Street", "City", "State", "CountryOrRegion", "PostalCode")
@@ -105,6 +111,11 @@ def read_value(name: str, elem: etree._Element) -> Any:
     """The stored form of one item field element."""
     if name in DATETIME_FIELDS:
         return normalise_datetime(elem.text or "")
+    if name in BOOLEAN_FIELDS:
+        text = (elem.text or "").strip().lower()
+        if text not in ("true", "false", "1", "0"):
+            raise ItemError("ErrorSchemaValidation", f"{name} must be an xs:boolean, not {text!r}")
+        return "true" if text in ("true", "1") else "false"
     if name == "Body":
         return [elem.get("BodyType", "Text"), elem.text or ""]
     if name == "Categories":
