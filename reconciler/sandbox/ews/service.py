@@ -37,7 +37,9 @@ EWS_PATH = "/ews/exchange.asmx"
 OUTLOOK_AUDIENCE = "https://outlook.office365.com"
 IMPLEMENTED = ("GetFolder", "FindFolder", "CreateFolder", "FindItem", "GetItem", "CreateItem", "UpdateItem",
                "DeleteItem", "SyncFolderItems", "ResolveNames")
-SEND_MODES = frozenset({"SendOnlyToAll", "SendToAllAndSaveCopy"})
+# The modes that send meeting mail. The "Changed" modes (UpdateItem only) should reach only attendees
+# added or removed by the update; the sandbox sends the update to all of them (a simplification).
+SEND_MODES = frozenset({"SendOnlyToAll", "SendToAllAndSaveCopy", "SendOnlyToChanged", "SendToChangedAndSaveCopy"})
 ATTENDEE_FIELDS = ("RequiredAttendees", "OptionalAttendees", "Resources")
 # What an attendee's copy of a meeting follows when the organiser changes the meeting.
 MEETING_FIELDS = ("Subject", "Body", "Start", "End", "IsAllDayEvent", "Location", "Recurrence", "StartTimeZone",
