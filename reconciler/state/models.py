@@ -159,7 +159,8 @@ class RecordPairRow(SQLModel, table=True):
 
 
 class SyncCursorRow(SQLModel, table=True):
-    """Where the change feed of one side was last read up to (opaque to the store)."""
+    """Where the change feed of one side was last read up to (opaque to the store), and when the
+    side was last listed in full (None: not since this was recorded)."""
 
     __tablename__ = "sync_cursor"
 
@@ -168,6 +169,20 @@ class SyncCursorRow(SQLModel, table=True):
     side: str = Field(primary_key=True)
     value: str = Field(sa_type=sa.Text)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+    full_listing_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class SyncRevisitRow(SQLModel, table=True):
+    """A record to fetch into the next cycle: its last action was deferred or failed, and an
+    incremental feed would not list its change again."""
+
+    __tablename__ = "sync_revisit"
+
+    user_name: str = Field(primary_key=True)
+    object_type: str = Field(primary_key=True)
+    side: str = Field(primary_key=True)
+    record_id: str = Field(primary_key=True)
+    added_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class TombstoneRow(SQLModel, table=True):

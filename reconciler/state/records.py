@@ -179,3 +179,11 @@ class TombstoneRecord:
     record_id: str
     reason: str
     deleted_at: datetime = field(default_factory=utc_now)
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """One record of one side, by id (what ``revisits`` hands out)."""
+
+    side: Side
+    record_id: str

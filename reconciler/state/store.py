@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +47,7 @@ from .records import (
     DirectionStatus,
     LockInfo,
     PairRecord,
+    RecordRef,
     Side,
     StateMeta,
     SyncObject,
@@ -67,6 +69,7 @@ _statuses = models.UserSyncStatusRow.__table__
 _pairs = models.RecordPairRow.__table__
 _cursors = models.SyncCursorRow.__table__
 _tombstones = models.TombstoneRow.__table__
+_revisits = models.SyncRevisitRow.__table__
 
 # Ids per DELETE ... IN (...): well below SQLite's and PostgreSQL's bound-parameter limits.
 _DELETE_CHUNK = 1000
@@ -497,6 +500,28 @@ class StateStore:
                 )
             ).scalar_one_or_none()
 
+    def last_full_listing(self, user: str, object: SyncObject, side: Side) -> datetime | None:
+        """When the side was last listed in full (committed with its cursor), None if unknown."""
+        require_choice("object", object, SYNC_OBJECTS)
+        require_choice("side", side, SIDES)
+        with self._reading() as session:
+            return session.exec(
+                sa.select(_cursors.c.full_listing_at).where(
+                    _cursors.c.user_name == user, _cursors.c.object_type == object, _cursors.c.side == side
+                )
+            ).scalar_one_or_none()
+
+    def revisits(self, user: str, object: SyncObject) -> list[RecordRef]:
+        """Records the next cycle must fetch (their last action was deferred or failed), by side and id."""
+        require_choice("object", object, SYNC_OBJECTS)
+        query = (
+            sa.select(_revisits.c.side, _revisits.c.record_id)
+            .where(_revisits.c.user_name == user, _revisits.c.object_type == object)
+            .order_by(_revisits.c.side, _revisits.c.record_id)
+        )
+        with self._reading() as session:
+            return [RecordRef(side=row.side, record_id=row.record_id) for row in session.exec(query).all()]
+
     def tombstones(self, user: str, object: SyncObject) -> list[TombstoneRecord]:
         """Records of a user's object type that must not come back, by side and id."""
         require_choice("object", object, SYNC_OBJECTS)
@@ -517,12 +542,19 @@ class StateStore:
         delete_pair_ids: Sequence[str],
         tombstones: Sequence[TombstoneRecord],
         cursors: dict[Side, str] | None = None,
+        *,
+        full_listings: Mapping[Side, datetime] | None = None,
+        revisits_done: Sequence[RecordRef] = (),
+        revisits_added: Sequence[RecordRef] = (),
     ) -> None:
         """Commit what one batch of writes did, all or nothing.
 
         In one transaction: delete the pairs whose Salesforce ids are in ``delete_pair_ids``,
         then upsert ``upsert_pairs`` by Salesforce id, add ``tombstones`` (an existing tombstone
-        of the same record is kept as it is) and move the given ``cursors``. Deletes come first
+        of the same record is kept as it is), move the given ``cursors`` and note the sides
+        ``full_listings`` says were listed in full (a side needs its cursor, given now or before),
+        forget ``revisits_done`` and then add ``revisits_added`` (so a record revisited and
+        deferred again stays to revisit). Deletes come first
         so a batch can re-pair an Exchange item with another Salesforce record. Bulk statements
         only: the cost does not grow with round trips per record. A batch that would give two
         pairs one record raises ``PairConflict`` and writes nothing.
@@ -530,7 +562,7 @@ class StateStore:
         require_choice("object", object, SYNC_OBJECTS)
         for tombstone in tombstones:
             require_choice("side", tombstone.side, SIDES)
-        for side in cursors or {}:
+        for side in [*(cursors or {}), *(full_listings or {}), *(r.side for r in (*revisits_done, *revisits_added))]:
             require_choice("side", side, SIDES)
         _refuse_duplicates("Salesforce id", (pair.salesforce_id for pair in upsert_pairs))
         _refuse_duplicates("Exchange id", (pair.exchange_id for pair in upsert_pairs))
@@ -575,6 +607,22 @@ class StateStore:
                             for side, value in cursors.items()
                         ],
                     )
+                for side, listed_at in (full_listings or {}).items():
+                    session.exec(
+                        sa.update(_cursors)
+                        .where(_cursors.c.user_name == user, _cursors.c.object_type == object, _cursors.c.side == side)
+                        .values(full_listing_at=listed_at)
+                    )
+                for ref in revisits_done:
+                    session.exec(sa.delete(_revisits).where(
+                        _revisits.c.user_name == user, _revisits.c.object_type == object,
+                        _revisits.c.side == ref.side, _revisits.c.record_id == ref.record_id))
+                if revisits_added:
+                    session.exec(
+                        self._insert(_revisits).on_conflict_do_nothing(),
+                        params=[{"user_name": user, "object_type": object, "side": ref.side,
+                                 "record_id": ref.record_id, "added_at": now} for ref in dict.fromkeys(revisits_added)],
+                    )
         except IntegrityError as exc:
             raise PairConflict(
                 f"a batch of {object} pairs for user {user!r} would pair a record that another pair "
@@ -582,7 +630,7 @@ class StateStore:
             ) from exc
 
     def reset_user(self, user: str, object: SyncObject | None = None, *, forget_tombstones: bool = False) -> None:
-        """Reset Sync: forget the user's pairs and cursors (of one object type, or all).
+        """Reset Sync: forget the user's pairs, cursors and revisits (of one object type, or all).
 
         Tombstones are kept unless ``forget_tombstones``: the next cycle rebuilds pairs from the
         Salesforce id stamped on each Exchange item, and without its tombstones a record deleted
@@ -603,6 +651,7 @@ class StateStore:
         with self._writing() as session:
             session.exec(sa.delete(_pairs).where(*scoped(_pairs)))
             session.exec(sa.delete(_cursors).where(*scoped(_cursors)))
+            session.exec(sa.delete(_revisits).where(*scoped(_revisits)))
             if forget_tombstones:
                 session.exec(sa.delete(_tombstones).where(*scoped(_tombstones)))
             session.exec(

@@ -10,6 +10,7 @@ from reconciler.state import (
     CycleOutcome,
     PairConflict,
     PairRecord,
+    RecordRef,
     StateStore,
     TombstoneRecord,
     UserAssignment,
@@ -189,3 +190,24 @@ def test_benchmark_fills_updates_and_reads_back_a_user(store: StateStore) -> Non
     assert set(timings) == {"commit_batch_insert_s", "commit_batch_update_s", "pairs_read_s"}
     assert store.cursor(BENCHMARK_USER, "contact", "exchange") == "sync-state"
     assert store.pairs(BENCHMARK_USER, "contact")[0].base["Description"] == "Notes revision 2"
+
+
+def test_revisits_are_kept_until_a_cycle_is_done_with_them_and_re_added_ones_stay(store: StateStore) -> None:
+    jane, item = RecordRef("salesforce", "003A"), RecordRef("exchange", "AAMk1")
+    store.commit_batch("alice", "contact", [], [], [], revisits_added=[jane, item, jane])
+    assert store.revisits("alice", "contact") == [item, jane]
+    assert store.revisits("bob", "contact") == []
+    store.commit_batch("alice", "contact", [], [], [], {"salesforce": "c2"}, revisits_done=[jane, item],
+                       revisits_added=[item])
+    assert store.revisits("alice", "contact") == [item]
+    store.reset_user("alice")
+    assert store.revisits("alice", "contact") == []
+
+
+def test_a_full_listing_time_is_recorded_with_its_cursor(store: StateStore) -> None:
+    listed = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+    assert store.last_full_listing("alice", "contact", "salesforce") is None
+    store.commit_batch("alice", "contact", [], [], [], {"salesforce": "c1"}, full_listings={"salesforce": listed})
+    store.commit_batch("alice", "contact", [], [], [], {"salesforce": "c2"})
+    assert store.last_full_listing("alice", "contact", "salesforce") == listed
+    assert store.cursor("alice", "contact", "salesforce") == "c2"
