@@ -25,8 +25,8 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession
 
-from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
-                          WriteResult, WriteStatus)
+from ..sync.ports import (ChangePage, CreateOp, DeleteOp, LookedUp, RecordStore, Side, SourceRecord, UpdateOp,
+                          WriteOp, WriteResult, WriteStatus)
 from .errors import (ConnectorError, CursorExpired, ErrorKind, install_log_redaction, salesforce_error_codes,
                      salesforce_record_error, translate)
 from .http import ApiCallCounter, build_session
@@ -352,7 +352,8 @@ class SalesforceContactStore(RecordStore):
     integration user can see (``'all'``), with the configuration's filters AND-ed on.
 
     The version token is SystemModstamp. Cursors (opaque to callers) carry the change window's
-    start; a full listing pages with the query locator inside the cursor.
+    start; a full listing pages with the query locator inside the cursor. Every read (listings and
+    ``fetch``) stays inside the data set; creates are owned by the user (``OwnerId``).
     """
 
     side = Side.SALESFORCE
@@ -455,11 +456,29 @@ class SalesforceContactStore(RecordStore):
         return [r["Id"] for r in self.connector.query_all(soql, "listing contacts that left the data set")]
 
     def fetch(self, ids: Sequence[str]) -> list[SourceRecord]:
+        """The named contacts that are in the data set (owner and filters): a contact someone else
+        owns now, or that a filter no longer matches, is not this user's to sync."""
         records: list[SourceRecord] = []
         for chunk in _chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
             where = f"Id IN ({', '.join(soql_literal(i) for i in chunk)})"
+            if self.scope_condition:
+                where += f" AND {self.scope_condition}"
             records.extend(self._record(r) for r in self.connector.query_all(self._select(where), "fetching contacts"))
         return records
+
+    def look_up(self, ids: Sequence[str]) -> LookedUp:
+        """``fetch``, plus one query for the ids it did not return (none when all were found): the
+        live ones left the data set, the rest were deleted."""
+        unique = list(dict.fromkeys(ids))
+        records = self.fetch(unique)
+        found = {record.id for record in records}
+        absent = [record_id for record_id in unique if record_id not in found]
+        alive: set[str] = set()
+        for chunk in _chunks(absent, IN_LIST_SIZE):
+            soql = f"SELECT Id FROM Contact WHERE Id IN ({', '.join(soql_literal(i) for i in chunk)})"
+            alive.update(r["Id"] for r in self.connector.query_all(soql, "looking up contacts outside the data set"))
+        return LookedUp(records, departed_ids=[i for i in absent if i in alive],
+                        missing_ids=[i for i in absent if i not in alive])
 
     # -- writes ------------------------------------------------------------------------------------
 
@@ -512,7 +531,10 @@ class SalesforceContactStore(RecordStore):
                     continue
             try:
                 if isinstance(op, CreateOp):
-                    creates.append((index, {"attributes": {"type": "Contact"}, **self._writable(op.fields, accounts)}))
+                    # A contact created from the user's mailbox belongs to the user: created as the
+                    # integration user it would leave an "owned" data set at once.
+                    creates.append((index, {"attributes": {"type": "Contact"}, **self._writable(op.fields, accounts),
+                                            "OwnerId": self.owner_id}))
                 elif isinstance(op, UpdateOp):
                     updates.append((index, {"attributes": {"type": "Contact"}, "Id": op.record_id,
                                             **self._writable(op.fields, accounts)}))

@@ -18,8 +18,8 @@ from .matching import Ambiguity, Match, MatchResult, Unpaired, match_records
 from .objects import MatchRule, ObjectType
 from .policy import ConflictPolicy, DeletePolicies, DeletePolicy, Direction, Limits, SyncPolicy
 from .ports import (
-    ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp, WriteResult,
-    WriteStatus,
+    ChangePage, CreateOp, DeleteOp, LookedUp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
+    WriteResult, WriteStatus,
 )
 from .status import Pair, SideSnapshot, Tombstone
 
@@ -27,7 +27,7 @@ __all__ = [
     "Action", "ActionKind", "Ambiguity", "CONTACT", "ChangePage", "ConflictPolicy", "CreateOp",
     "Decisions", "DeleteOp", "DeletePolicies", "DeletePolicy", "Direction", "FieldChange",
     "FieldConflict", "FieldKind", "FieldMap", "FieldMapping", "FieldOverride", "Guard",
-    "GuardViolation", "InvalidFieldValue", "Limits", "LookupIndexes", "MappingError", "Match",
+    "GuardViolation", "InvalidFieldValue", "Limits", "LookedUp", "LookupIndexes", "MappingError", "Match",
     "MatchResult", "MatchRule", "OVER_LIMIT", "ObjectType", "Outcome", "Pair", "PairUpdate",
     "RecordStore", "Side", "SideSnapshot", "SourceRecord", "SyncPolicy", "Tombstone", "Unpaired",
     "UpdateOp", "WriteOp", "WriteResult", "WriteStatus", "apply_results", "build_mapping",

@@ -139,6 +139,17 @@ class WriteResult:
         return cls(WriteStatus.FAILED, retryable=retryable, message=message)
 
 
+@dataclass(frozen=True)
+class LookedUp:
+    """The answer of :meth:`RecordStore.look_up`: the named records still in the data set, and of
+    the others those that left it (``departed_ids``: alive, but outside the data set) and those
+    that are gone (``missing_ids``)."""
+
+    records: list[SourceRecord]
+    departed_ids: list[str] = field(default_factory=list)
+    missing_ids: list[str] = field(default_factory=list)
+
+
 class RecordStore(ABC):
     """One side's records of one object type for one user.
 
@@ -160,7 +171,17 @@ class RecordStore(ABC):
 
     @abstractmethod
     def fetch(self, ids: Sequence[str]) -> list[SourceRecord]:
-        """The named records that still exist (missing ids are simply absent from the answer)."""
+        """The named records that still exist in this store's data set (ids deleted or outside the
+        data set are simply absent from the answer)."""
+
+    def look_up(self, ids: Sequence[str]) -> LookedUp:
+        """``fetch``, saying what became of the ids it does not return. A store that can tell a
+        record that left the data set from a deleted one overrides this (the plan then gives the
+        right reason); by default every id not fetched is missing."""
+        unique = list(dict.fromkeys(ids))
+        records = self.fetch(unique)
+        found = {record.id for record in records}
+        return LookedUp(records, missing_ids=[record_id for record_id in unique if record_id not in found])
 
     @abstractmethod
     def write(self, batch: Sequence[WriteOp]) -> list[WriteResult]:

@@ -153,6 +153,35 @@ def test_incremental_listing_reports_changes_deletes_and_departures(
     assert counter.counts() == {"query": 2, "sobjects/deleted": 1}
 
 
+def test_fetch_stays_in_the_data_set_and_look_up_tells_departed_from_deleted(
+        connector: SalesforceConnector, alice_store: SalesforceContactStore) -> None:
+    records, _, _, _ = _all_pages(alice_store)
+    by_email = {r.fields["Email"]: r for r in records}
+    raj, peter, milton = (by_email[e] for e in ("raj.patel@initech.example", "peter.gibbons@initech.example",
+                                                 "milton@initech.example"))
+    carol = connector.users_by_username(["carol@acme.example"])["carol@acme.example"]
+    connector.call("moving a contact", lambda sf: sf.Contact.update(milton.id, {"OwnerId": carol.id}))
+    [deleted] = alice_store.write([DeleteOp(peter.id, peter.version)])
+    assert deleted.status is WriteStatus.OK
+    filtered = connector.contact_store(alice_store.owner_id, "owned",
+                                       [{"field": "Email", "operator": "starts_with", "value": "raj"}])
+
+    assert [r.id for r in alice_store.fetch([raj.id, peter.id, milton.id])] == [raj.id]
+    assert [r.id for r in filtered.fetch([raj.id, peter.id, milton.id])] == [raj.id]
+    found = alice_store.look_up([raj.id, peter.id, milton.id])
+    assert [r.id for r in found.records] == [raj.id]
+    assert found.departed_ids == [milton.id] and found.missing_ids == [peter.id]
+    assert filtered.look_up([by_email["jane.doe@globex.example"].id]).departed_ids == [
+        by_email["jane.doe@globex.example"].id]
+
+
+def test_contacts_created_for_a_user_are_owned_by_that_user(alice_store: SalesforceContactStore) -> None:
+    [created] = alice_store.write([CreateOp({"LastName": "Owned", "Email": "owned@example.org"})])
+    assert created.status is WriteStatus.OK and created.record_id
+    [record] = alice_store.fetch([created.record_id])
+    assert record.fields["OwnerId"] == alice_store.owner_id
+
+
 def test_full_listing_pages_by_2000(sandbox_seed: dict, salesforce_settings: Settings, sandbox: Sandbox) -> None:
     connector = SalesforceConnector(salesforce_settings("client_credentials"))
     alice = connector.users_by_username(["alice@acme.example"])["alice@acme.example"]

@@ -78,3 +78,12 @@ def test_the_harness_batches_writes_by_max_batch_and_a_quiet_cycle_writes_nothin
     harness.settle()
     calls = (salesforce.write_calls, exchange.write_calls)
     assert harness.cycle().actions == () and (salesforce.write_calls, exchange.write_calls) == calls
+
+
+def test_look_up_returns_what_fetch_finds_and_names_the_rest_missing() -> None:
+    target = store()
+    kept, gone = target.user_create({"Surname": "Kept"}), target.user_create({"Surname": "Gone"})
+    target.user_delete(gone)
+    found = target.look_up([kept, gone, kept])
+    assert [r.id for r in found.records] == [kept]
+    assert found.missing_ids == [gone] and found.departed_ids == []
