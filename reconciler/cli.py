@@ -14,6 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from reconciler.engine import (ApplyOutcome, InvalidConfiguration, PartialTarget
                                config_root, load_valid_config, state_status)
 from reconciler.engine.checks import check_connections
 from reconciler.engine.cycle import CycleOutcome, apply_cycle, plan_cycle, plan_has_changes
-from reconciler.engine.records import DEFAULT_PARALLEL
+from reconciler.engine.records import DEFAULT_FULL_RESYNC_AFTER, DEFAULT_PARALLEL
 from reconciler.plan import Plan, PlanFormatError, TargetingError, render_markdown, render_text
 from reconciler.sandbox.serve import serve_forever
 from reconciler.state import STATE_ENV_VAR, PlanAlreadyApplied, StateError, StateStore, current_actor, resolve_state_url
@@ -163,6 +164,14 @@ def parallel_option(function: Callable[..., Any]) -> Callable[..., Any]:
                         help="Users synced at the same time.")(function)
 
 
+def full_resync_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--full-resync-after", "full_resync_after", type=click.FloatRange(min=0), metavar="HOURS",
+                        default=DEFAULT_FULL_RESYNC_AFTER.total_seconds() / 3600, show_default=True,
+                        help="List a user's side in full (not just its changes) when its last full listing is "
+                             "older than HOURS, so deletes a change feed missed (Salesforce getDeleted after a "
+                             "recycle-bin purge) are found; 0 lists in full every time.")(function)
+
+
 def format_option(*choices: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return click.option("--format", "output_format", type=click.Choice(choices), default="text", show_default=True,
                         help="Output format.")
@@ -267,10 +276,11 @@ def validate(config_path: Path, output_format: str) -> int:
               help="Leave out resources matching ADDRESS. Repeatable.")
 @refresh_option
 @parallel_option
+@full_resync_option
 @no_color_option
 def plan(config_path: Path, state_url: str | None, output_format: str, out_file: Path | None,
          detailed_exitcode: bool, targets: tuple[str, ...], excludes: tuple[str, ...], refresh: bool | None,
-         parallel: int, no_color: bool) -> int:
+         parallel: int, full_resync_after: float, no_color: bool) -> int:
     """Show what apply would change: configuration resources and the effects on users.
 
     Compares the files with the configuration last applied (from the state) and, unless
@@ -287,7 +297,7 @@ def plan(config_path: Path, state_url: str | None, output_format: str, out_file:
     with open_store(state_url, config_path) as store:
         _progress(f"Planning configuration {_relative(str(config_path))}...")
         new_plan, warnings = plan_cycle(config_path, store, targets, excludes, refresh=refresh, parallel=parallel,
-                                        progress=_progress)
+                                        progress=_progress, full_resync_after=timedelta(hours=full_resync_after))
     _echo_warnings(warnings)
     if out_file is not None:
         out_file.write_text(new_plan.to_json(), encoding="utf-8")
@@ -342,10 +352,11 @@ def _apply_result(outcome: ApplyOutcome, output_format: str, cycle: CycleOutcome
               help="Apply record changes even where maxChanges/maxDeletes or the empty-side guard stopped them.")
 @refresh_option
 @parallel_option
+@full_resync_option
 @no_color_option
 def apply(plan_file: Path | None, config_path: Path, state_url: str | None, output_format: str,
           auto_approve: bool, targets: tuple[str, ...], excludes: tuple[str, ...], allow_mass_changes: bool,
-          refresh: bool | None, parallel: int, no_color: bool) -> int:
+          refresh: bool | None, parallel: int, full_resync_after: float, no_color: bool) -> int:
     """Carry out a plan: record the configuration as applied so the sync acts on it.
 
     With PLAN_FILE, applies exactly that saved plan, and refuses it (changing nothing) when it
@@ -368,7 +379,8 @@ def apply(plan_file: Path | None, config_path: Path, state_url: str | None, outp
         else:
             _progress(f"Planning configuration {_relative(str(config_path))}...")
             chosen, warnings = plan_cycle(config_path, store, targets, excludes, refresh=refresh,
-                                          parallel=parallel, progress=_progress)
+                                          parallel=parallel, progress=_progress,
+                                          full_resync_after=timedelta(hours=full_resync_after))
             _echo_warnings(warnings)
             click.echo(render_text(chosen, color=_use_colour(no_color)), nl=False, err=output_format == "json")
             if not chosen.config_changes and not chosen.record_changes:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 from reconciler.config import Diagnostic
@@ -30,7 +31,7 @@ from reconciler.state.records import utc_now
 from .configuration import ApplyOutcome, apply_plan, build_config_plan, config_root, load_valid_config
 from .errors import StalePlan
 from .executor import RecordApplyOutcome, apply_records
-from .records import DEFAULT_PARALLEL, Progress, _silent, plan_records
+from .records import DEFAULT_FULL_RESYNC_AFTER, DEFAULT_PARALLEL, Progress, _silent, plan_records
 from .runtime import Runtime
 
 SYNC_OPERATION = "sync"
@@ -38,9 +39,11 @@ SYNC_OPERATION = "sync"
 
 def plan_cycle(config_path: Path, store: StateStore, targets: tuple[str, ...] = (), excludes: tuple[str, ...] = (),
                *, refresh: bool | None = None, parallel: int = DEFAULT_PARALLEL, progress: Progress = _silent,
-               backoff: Callable[[], BackOff] = BackOff) -> tuple[Plan, list[Diagnostic]]:
+               backoff: Callable[[], BackOff] = BackOff,
+               full_resync_after: timedelta | None = DEFAULT_FULL_RESYNC_AFTER) -> tuple[Plan, list[Diagnostic]]:
     """The plan of the next cycle. ``refresh`` None means "when the files hold an active configuration",
-    falling back to a configuration-only plan (with a warning) when a connection cannot be reached."""
+    falling back to a configuration-only plan (with a warning) when a connection cannot be reached.
+    ``full_resync_after``: see ``plan_records``."""
     plan, warnings = build_config_plan(config_path, store, targets, excludes)
     config = load_valid_config(config_path).config
     explicit = refresh is not None
@@ -50,7 +53,8 @@ def plan_cycle(config_path: Path, store: StateStore, targets: tuple[str, ...] = 
         return plan, warnings
     try:
         with Runtime(config, config_root(config_path), backoff=backoff) as runtime:
-            entries = plan_records(config, runtime, store, parallel=parallel, progress=progress)
+            entries = plan_records(config, runtime, store, parallel=parallel, progress=progress,
+                                   full_resync_after=full_resync_after)
     except ConnectorError as error:
         if explicit:
             raise

@@ -39,7 +39,7 @@ from datetime import datetime, timezone
 from reconciler.config import ConfigSet
 from reconciler.connectors.errors import ConnectorError
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
-from reconciler.state import CycleOutcome, PairConflict, StateStore, UserAssignment
+from reconciler.state import CycleOutcome, PairConflict, RecordRef, StateStore, UserAssignment
 from reconciler.sync import (CONTACT, Action, ActionKind, CreateOp, DeleteOp, Outcome, PairUpdate, Side,
                              SyncPolicy, UpdateOp, WriteResult, WriteStatus, apply_results)
 
@@ -126,6 +126,7 @@ class _UserRun:
         self.cursors_final = entry.cursors_final
         self.stamps = policy.direction.writes(Side.EXCHANGE)
         self.deleted: dict[Side, set[str]] = {side: set() for side in Side}
+        self.revisited_again: set[tuple[str, str]] = set()
 
     def run(self) -> UserApplyResult:
         actions = self._without_salesforce_twins(list(self.entry.actions))
@@ -136,7 +137,11 @@ class _UserRun:
 
     def _without_salesforce_twins(self, actions: list[Action]) -> list[Action]:
         """Defer creates in Salesforce whose contact appeared there since the plan (the matching step
-        right before creating: a run that died after creating, or a person who was quicker)."""
+        right before creating: a run that died after creating, or a person who was quicker).
+
+        This stays in the engine rather than in ``SalesforceContactStore``: it needs the plan's
+        cursor, the user's pairs from the state and the object type's matching rules over
+        canonical records, none of which a connector knows; the connector only lists changes."""
         creates = [a for a in actions if a.kind is ActionKind.CREATE_SALESFORCE]
         since = self.entry.next_cursors.get(Side.SALESFORCE.value)
         if not creates or since is None:
@@ -166,8 +171,7 @@ class _UserRun:
 
     def _run_chunk(self, chunk: list[Action]) -> None:
         results: list[dict[Side, WriteResult]] = [{} for _ in chunk]
-        salesforce_ops = [(i, self._owned(a.salesforce_write)) for i, a in enumerate(chunk)
-                          if a.salesforce_write is not None]
+        salesforce_ops = [(i, a.salesforce_write) for i, a in enumerate(chunk) if a.salesforce_write is not None]
         for (i, _), answer in zip(salesforce_ops, _write(self.stores, Side.SALESFORCE,
                                                          [op for _, op in salesforce_ops])):
             results[i][Side.SALESFORCE] = answer
@@ -205,13 +209,6 @@ class _UserRun:
             updates.append(update)
         self._commit(updates)
 
-    def _owned(self, op: object) -> object:
-        """A contact created in Salesforce from the user's mailbox belongs to that user: created
-        by the integration user it would leave the user's data set (scope owned) at once."""
-        if isinstance(op, CreateOp):
-            return replace(op, fields={**op.fields, "OwnerId": self.entry.salesforce_user_id})
-        return op
-
     def _tally(self, action: Action, update: PairUpdate) -> None:
         result = self.result
         if update.outcome is Outcome.FAILED:
@@ -243,16 +240,25 @@ class _UserRun:
         result.written += len(action.writes)
         self.on_written(len(action.writes))
 
-    def _commit(self, updates: Sequence[PairUpdate], cursors: Mapping[str, str] | None = None) -> None:
+    def _commit(self, updates: Sequence[PairUpdate], cursors: Mapping[str, str] | None = None, *,
+                full_listings: Mapping[str, datetime] | None = None, revisits_done: Sequence[RecordRef] = ()) -> None:
+        """One ``commit_batch``: the applied updates' pairs and tombstones, the records of deferred
+        or failed ones to revisit next cycle, and (at the end of a clean run) the cursors, the
+        full-listing times and the revisits this plan carried out."""
         applied = [u for u in updates if u.outcome is Outcome.APPLIED]
         removes = [u.remove.salesforce_id for u in applied if u.remove is not None]
         stores = [pair_to_record(u.store) for u in applied if u.store is not None]
         tombstones = [tombstone_to_record(t) for u in applied for t in u.tombstones]
-        if not (removes or stores or tombstones or cursors):
+        revisits = [RecordRef(side.value, record_id) for u in updates if u.outcome is not Outcome.APPLIED  # type: ignore[arg-type]
+                    for side, record_id in u.revisit]
+        self.revisited_again.update((ref.side, ref.record_id) for ref in revisits)
+        if not (removes or stores or tombstones or cursors or revisits or revisits_done):
             return
         try:
             self.store.commit_batch(self.entry.user, CONTACT_OBJECT, stores, removes, tombstones,
-                                    dict(cursors) if cursors else None)  # type: ignore[arg-type]
+                                    dict(cursors) if cursors else None,  # type: ignore[arg-type]
+                                    full_listings=full_listings, revisits_done=revisits_done,  # type: ignore[arg-type]
+                                    revisits_added=revisits)
         except PairConflict as error:
             self.failures.append(str(error))
 
@@ -263,7 +269,12 @@ class _UserRun:
         final = self.cursors_final and not self.failures
         self._commit(entry.bookkeeping)
         if final:
-            self._commit((), self._cursors_past_own_writes() if self.result.written else entry.next_cursors)
+            # Revisits this plan read are done with the cursors; any deferred again this run were
+            # added back by their batch's commit, and "done" only forgets those read before it.
+            self._commit((), self._cursors_past_own_writes() if self.result.written else entry.next_cursors,
+                         full_listings={side: datetime.fromisoformat(at) for side, at in entry.full_listings.items()},
+                         revisits_done=[RecordRef(side, record_id) for side, record_id in entry.revisits  # type: ignore[arg-type]
+                                        if (side, record_id) not in self.revisited_again])
         first = all(cursor is None for cursor in entry.start_cursors.values())
         if self.failures:
             self.result.state = "error"

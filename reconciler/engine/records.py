@@ -12,10 +12,10 @@ configuration is reported, not acted upon.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from reconciler.config import ConfigSet, SyncConfiguration
 from reconciler.connectors.errors import ConnectorError, CursorExpired
@@ -30,6 +30,9 @@ from .runtime import Runtime
 
 CONTACT_OBJECT = "contact"
 DEFAULT_PARALLEL = 4
+# How old a side's last full listing may get before a plan lists it in full again (deletes a
+# change feed missed, e.g. purged from the Salesforce recycle bin, then show as absent).
+DEFAULT_FULL_RESYNC_AFTER = timedelta(hours=24)
 Progress = Callable[[str], None]
 
 
@@ -148,8 +151,27 @@ def list_side(store: RecordStore, cursor: str | None) -> Listing:
                        None, str(error))
 
 
+def with_revisits(listing: Listing, store: RecordStore, ids: Sequence[str]) -> Listing:
+    """An incremental listing plus the records an earlier apply deferred or failed (``ids``), read
+    by id: the feed does not list again a change that was read but never carried over. Ids the
+    listing already accounts for are not read twice; one that left the data set is departed, one
+    that is gone is deleted (for a pair, its side's delete policy decides)."""
+    snapshot = listing.snapshot
+    seen = {r.id for r in snapshot.records} | snapshot.deleted_ids | snapshot.departed_ids
+    wanted = [record_id for record_id in ids if record_id not in seen]
+    if snapshot.full or listing.error is not None or not wanted:
+        return listing
+    try:
+        found = store.look_up(wanted)
+    except ConnectorError as error:
+        return Listing(snapshot, None, str(error))
+    return Listing(SideSnapshot(snapshot.records + tuple(found.records), snapshot.deleted_ids | set(found.missing_ids),
+                                snapshot.departed_ids | set(found.departed_ids), full=False),
+                   listing.cursor, None)
+
+
 def _with_stamped_records(salesforce: Listing, exchange: Listing, stores: ContactStores, pairs: Sequence[Pair],
-                          tombstones: Sequence[Tombstone], owner_id: str, scope: str) -> Listing:
+                          tombstones: Sequence[Tombstone]) -> Listing:
     """An incremental Salesforce listing plus the Salesforce records named by the stamps of unpaired
     Exchange items: an item created (stamped) by a run that died before committing its pair is
     paired by the stamp instead of being created again."""
@@ -163,12 +185,11 @@ def _with_stamped_records(salesforce: Listing, exchange: Listing, stores: Contac
     if not wanted:
         return salesforce
     try:
-        fetched = stores.salesforce.fetch(wanted)
+        fetched = stores.salesforce.fetch(wanted)   # only records in the user's data set come back
     except ConnectorError as error:
         return Listing(salesforce.snapshot, None, str(error))
-    in_scope = [r for r in fetched if scope != "owned" or r.fields.get("OwnerId") in (None, owner_id)]
     snapshot = salesforce.snapshot
-    return Listing(SideSnapshot(snapshot.records + tuple(in_scope), snapshot.deleted_ids, snapshot.departed_ids,
+    return Listing(SideSnapshot(snapshot.records + tuple(fetched), snapshot.deleted_ids, snapshot.departed_ids,
                                 snapshot.full), salesforce.cursor, None)
 
 
@@ -196,9 +217,9 @@ _CREATES_IN = {Side.SALESFORCE: ActionKind.CREATE_SALESFORCE, Side.EXCHANGE: Act
 
 def _decide(policy: SyncPolicy, runtime: Runtime, configuration: SyncConfiguration, stores: ContactStores,
             pairs: Sequence[Pair], tombstones: Sequence[Tombstone], salesforce: Listing, exchange: Listing,
-            owner_id: str, scope: str, now: datetime) -> tuple[Listing, Listing, Decisions] | str:
+            now: datetime) -> tuple[Listing, Listing, Decisions] | str:
     """Stamped records, account look-ups, then the sync core; a connector failure comes back as its message."""
-    salesforce = _with_stamped_records(salesforce, exchange, stores, pairs, tombstones, owner_id, scope)
+    salesforce = _with_stamped_records(salesforce, exchange, stores, pairs, tombstones)
     try:
         lookups = _account_lookups(policy, exchange.snapshot, runtime, configuration)
     except ConnectorError as error:
@@ -212,7 +233,7 @@ def _decide(policy: SyncPolicy, runtime: Runtime, configuration: SyncConfigurati
 # -- one user --------------------------------------------------------------------------------------------
 
 def plan_user_contacts(runtime: Runtime, store: StateStore, entry: RosterEntry, reset: bool,
-                       now: datetime) -> UserRecordPlan:
+                       now: datetime, full_resync_after: timedelta | None = DEFAULT_FULL_RESYNC_AFTER) -> UserRecordPlan:
     """The contact plan of one user (never raises for a connector failure: that is the entry's status)."""
     base = dict(user=entry.name, object=CONTACT_OBJECT,
                 configuration=entry.configuration.name if entry.configuration else None, mailbox=entry.mailbox)
@@ -238,11 +259,17 @@ def plan_user_contacts(runtime: Runtime, store: StateStore, entry: RosterEntry, 
     pairs = [] if reset else [pair_from_record(r) for r in store.pairs(entry.name, CONTACT_OBJECT)]
     tombstones = [tombstone_from_record(r) for r in store.tombstones(entry.name, CONTACT_OBJECT)]
     start = {side: (None if reset else store.cursor(entry.name, CONTACT_OBJECT, side.value)) for side in Side}
-    exchange = list_side(stores.exchange, start[Side.EXCHANGE])
-    salesforce = list_side(stores.salesforce, start[Side.SALESFORCE])
-    scope = configuration.contacts.data_set.scope
-    decided = _decide(policy, runtime, configuration, stores, pairs, tombstones, salesforce, exchange, owner_id,
-                      scope, now)
+    revisits = () if reset else tuple((ref.side, ref.record_id) for ref in store.revisits(entry.name, CONTACT_OBJECT))
+    due = _full_listing_due(store, entry.name, start, full_resync_after, now)
+    side_stores = {Side.SALESFORCE: stores.salesforce, Side.EXCHANGE: stores.exchange}
+
+    def listed(side: Side, cursor: str | None) -> Listing:
+        listing = list_side(side_stores[side], cursor)
+        return with_revisits(listing, side_stores[side], [i for s, i in revisits if s == side.value])
+
+    listings = {side: listed(side, None if side in due else start[side]) for side in Side}
+    decided = _decide(policy, runtime, configuration, stores, pairs, tombstones, listings[Side.SALESFORCE],
+                      listings[Side.EXCHANGE], now)
     if isinstance(decided, str):
         return UserRecordPlan(status=UserSyncStatus.ERROR, reason=decided, **base)
     salesforce, exchange, decisions = decided
@@ -255,8 +282,7 @@ def plan_user_contacts(runtime: Runtime, store: StateStore, entry: RosterEntry, 
         # there. Creating is rare, so that side is listed in full and the cycle decided again.
         salesforce = list_side(stores.salesforce, None) if Side.SALESFORCE in relist else salesforce
         exchange = list_side(stores.exchange, None) if Side.EXCHANGE in relist else exchange
-        decided = _decide(policy, runtime, configuration, stores, pairs, tombstones, salesforce, exchange,
-                          owner_id, scope, now)
+        decided = _decide(policy, runtime, configuration, stores, pairs, tombstones, salesforce, exchange, now)
         if isinstance(decided, str):
             return UserRecordPlan(status=UserSyncStatus.ERROR, reason=decided, **base)
         salesforce, exchange, decisions = decided
@@ -271,8 +297,29 @@ def plan_user_contacts(runtime: Runtime, store: StateStore, entry: RosterEntry, 
         start_cursors={side.value: cursor for side, cursor in start.items()},
         next_cursors=next_cursors, cursors_final=not errors and not waiting and len(next_cursors) == 2,
         listing_errors=errors, actions=decisions.actions, bookkeeping=decisions.bookkeeping,
-        halt=decisions.halt, **base,
+        halt=decisions.halt, revisits=revisits,
+        full_listings={side.value: now.isoformat() for side, listing in
+                       ((Side.SALESFORCE, salesforce), (Side.EXCHANGE, exchange))
+                       if listing.snapshot.full and listing.cursor is not None},
+        **base,
     )
+
+
+def _full_listing_due(store: StateStore, user: str, start: Mapping[Side, str | None],
+                      full_resync_after: timedelta | None, now: datetime) -> set[Side]:
+    """The sides with a cursor whose last full listing is older than ``full_resync_after`` (or not
+    known): a change feed can miss deletes (Salesforce getDeleted after a recycle-bin purge), and
+    only a full listing diffed against the pairs finds them. None turns the periodic listing off."""
+    if full_resync_after is None:
+        return set()
+    due = set()
+    for side in Side:
+        if start[side] is None:
+            continue
+        listed_at = store.last_full_listing(user, CONTACT_OBJECT, side.value)  # type: ignore[arg-type]
+        if listed_at is None or now - listed_at >= full_resync_after:
+            due.add(side)
+    return due
 
 
 def _with_guards(entries: list[UserRecordPlan], config: ConfigSet) -> list[UserRecordPlan]:
@@ -301,9 +348,11 @@ def completed_resets(store: StateStore) -> dict[str, int]:
 
 
 def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, parallel: int = DEFAULT_PARALLEL,
-                 progress: Progress = _silent, users: Iterable[str] | None = None) -> list[UserRecordPlan]:
+                 progress: Progress = _silent, users: Iterable[str] | None = None,
+                 full_resync_after: timedelta | None = DEFAULT_FULL_RESYNC_AFTER) -> list[UserRecordPlan]:
     """The record section of a plan: every user some active configuration reaches (and every declared
-    user), planned concurrently, ``users`` restricting it to those names."""
+    user), planned concurrently, ``users`` restricting it to those names. A side whose last full
+    listing is older than ``full_resync_after`` is listed in full (None: never periodically)."""
     if not any(c.active for c in config.configurations.values()):
         return []
     with_events = sorted(c.name for c in config.configurations.values() if c.active and c.events.direction != "none")
@@ -318,7 +367,8 @@ def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, para
     progress(f"Refreshing {len(roster)} user{'s' if len(roster) != 1 else ''}...")
 
     def plan_one(entry: RosterEntry) -> UserRecordPlan:
-        return plan_user_contacts(runtime, store, entry, entry.reset_generation > done.get(entry.name, 0), now)
+        return plan_user_contacts(runtime, store, entry, entry.reset_generation > done.get(entry.name, 0), now,
+                                  full_resync_after)
 
     with ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="plan") as pool:
         entries = list(pool.map(plan_one, roster))

@@ -43,6 +43,9 @@ class UserRecordPlan:
     of the entry is done; ``cursors_final`` is False when the listing hit errors or records wait for
     slots, so the next cycle lists the same window again. ``guards`` are mass-change violations that
     name this user (configuration-wide counts); ``halt`` is this user's own empty-side guard.
+    ``revisits`` are the (side, id) records the plan fetched because an earlier apply deferred or
+    failed them (apply forgets them with the cursors); ``full_listings`` maps each side listed in
+    full to the ISO time the listing began (apply records it with the cursors).
     """
 
     user: str
@@ -62,6 +65,8 @@ class UserRecordPlan:
     bookkeeping: tuple[PairUpdate, ...] = ()
     halt: GuardViolation | None = None
     guards: tuple[GuardViolation, ...] = ()
+    revisits: tuple[tuple[str, str], ...] = ()
+    full_listings: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -97,6 +102,8 @@ class UserRecordPlan:
             "bookkeeping": [pair_update_to_json(update) for update in self.bookkeeping],
             "halt": violation_to_json(self.halt) if self.halt is not None else None,
             "guards": [violation_to_json(violation) for violation in self.guards],
+            "revisits": [list(ref) for ref in self.revisits],
+            "full_listings": dict(self.full_listings),
         }
 
     @classmethod
@@ -112,6 +119,8 @@ class UserRecordPlan:
             bookkeeping=tuple(pair_update_from_json(u) for u in doc.get("bookkeeping", ())),
             halt=violation_from_json(doc["halt"]) if doc.get("halt") else None,
             guards=tuple(violation_from_json(v) for v in doc.get("guards", ())),
+            revisits=tuple((str(side), str(record_id)) for side, record_id in doc.get("revisits", ())),
+            full_listings=dict(doc.get("full_listings") or {}),
         )
 
 
