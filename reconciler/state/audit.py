@@ -41,13 +41,21 @@ def current_actor() -> str:
 
 
 def this_host() -> str:
-    """The name of this host, as the state lock records it to tell a dead local holder."""
-    return platform.node() or "unknown-host"
+    """Where this process's pid means something, as the state lock records it: the host name and,
+    on Linux, the pid namespace. Two containers may share a host name (a fixed ``--hostname``, a
+    shared state volume) while their pids live in different namespaces; without the namespace one
+    would take a live lock of the other as dead."""
+    node = platform.node() or "unknown-host"
+    try:
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return node
+    return f"{node} (pid namespace {namespace})"
 
 
 def lock_holder() -> str:
     """A holder string for the state lock that tells an operator where the run lives."""
-    return f"{current_actor()}@{this_host()} (pid {os.getpid()})"
+    return f"{current_actor()}@{platform.node() or 'unknown-host'} (pid {os.getpid()})"
 
 
 def git_commit_of(path: Path) -> str | None:
