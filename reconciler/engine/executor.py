@@ -40,10 +40,10 @@ from reconciler.config import ConfigSet
 from reconciler.connectors.errors import ConnectorError
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import CycleOutcome, PairConflict, RecordRef, StateStore, UserAssignment
-from reconciler.sync import (CONTACT, Action, ActionKind, CreateOp, DeleteOp, Outcome, PairUpdate, Side,
+from reconciler.sync import (Action, ActionKind, CreateOp, DeleteOp, Outcome, PairUpdate, Side,
                              SyncPolicy, UpdateOp, WriteResult, WriteStatus, apply_results)
 
-from .records import (CONTACT_OBJECT, DEFAULT_PARALLEL, ContactStores, Progress, _silent, contact_policy,
+from .records import (DEFAULT_PARALLEL, ContactStores, Progress, _silent, contact_policy,
                       contact_stores, list_side, pair_from_record, pair_to_record, tombstone_to_record)
 from .runtime import Runtime
 
@@ -151,14 +151,14 @@ class _UserRun:
             twins = {id(a) for a in creates}
             reason = f"could not check Salesforce for contacts created since the plan ({fresh.error})"
         else:
-            paired = {pair.salesforce_id for pair in map(pair_from_record, self.store.pairs(self.entry.user, CONTACT_OBJECT))}
+            paired = {pair.salesforce_id for pair in map(pair_from_record, self.store.pairs(self.entry.user, self.entry.object))}
             mapping = self.policy.mapping
             candidates = [mapping.canonical(Side.SALESFORCE, r.fields) for r in fresh.snapshot.records if r.id not in paired]
             twins = set()
             for action in creates:
                 assert isinstance(action.salesforce_write, CreateOp)
                 mine = mapping.canonical(Side.SALESFORCE, action.salesforce_write.fields)
-                for rule in CONTACT.match_rules:
+                for rule in mapping.object_type.match_rules:
                     key = rule.key(mine)
                     if key is not None and any(rule.key(c) == key and rule.compatible(c, mine) for c in candidates):
                         twins.add(id(action))
@@ -255,7 +255,7 @@ class _UserRun:
         if not (removes or stores or tombstones or cursors or revisits or revisits_done):
             return
         try:
-            self.store.commit_batch(self.entry.user, CONTACT_OBJECT, stores, removes, tombstones,
+            self.store.commit_batch(self.entry.user, self.entry.object, stores, removes, tombstones,
                                     dict(cursors) if cursors else None,  # type: ignore[arg-type]
                                     full_listings=full_listings, revisits_done=revisits_done,  # type: ignore[arg-type]
                                     revisits_added=revisits)
@@ -294,7 +294,7 @@ class _UserRun:
         gone if the next cycle resumed from before the create. Reading the feed once more now and
         moving past it when every change in it is an echo of this run closes that gap; a change
         that is not ours keeps the plan's cursor, so the next cycle sees it."""
-        pairs = [pair_from_record(r) for r in self.store.pairs(self.entry.user, CONTACT_OBJECT)]
+        pairs = [pair_from_record(r) for r in self.store.pairs(self.entry.user, self.entry.object)]
         cursors = dict(self.entry.next_cursors)
         for side in Side:
             planned = cursors.get(side.value)
@@ -324,7 +324,7 @@ def _record_status(store: StateStore, entry: UserRecordPlan, result: UserApplyRe
     directions = _directions(entry) or list(_DIRECTION_OF_TARGET.values())
     finished = datetime.now(timezone.utc)
     for direction in directions:
-        store.record_cycle(entry.user, CONTACT_OBJECT, CycleOutcome(
+        store.record_cycle(entry.user, entry.object, CycleOutcome(
             direction=direction, state=result.state, counts=dict(result.counts[direction]),  # type: ignore[arg-type]
             error=result.error, finished_at=finished))
 
@@ -334,7 +334,7 @@ def _stale_cursors(entry: UserRecordPlan, store: StateStore) -> str | None:
     if entry.reset:
         return None
     for side, planned in entry.start_cursors.items():
-        if store.cursor(entry.user, CONTACT_OBJECT, side) != planned:  # type: ignore[arg-type]
+        if store.cursor(entry.user, entry.object, side) != planned:  # type: ignore[arg-type]
             return "another sync of this user ran since the plan was made; plan again"
     return None
 
