@@ -5,8 +5,8 @@ on the first sync or after a Reset Sync), the Exchange folder is looked up but n
 the cursors the listings reach travel in the plan, to be committed by apply once the user's actions
 are done. Users are planned concurrently, each worker thread with connectors of its own.
 
-Only contacts sync so far: the sync core has no event object type yet, so an events direction in a
-configuration is reported, not acted upon.
+Contacts are planned here; other object types (events: ``engine/events.py``) come in through
+``object_planners``, so that the mass-change guards count every object type of a configuration.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ DEFAULT_PARALLEL = 4
 # change feed missed, e.g. purged from the Salesforce recycle bin, then show as absent).
 DEFAULT_FULL_RESYNC_AFTER = timedelta(hours=24)
 Progress = Callable[[str], None]
+# Plans one more object type of one user: (runtime, state, the cycle's roster, the user, reset?, now).
+ObjectPlanner = Callable[[Runtime, StateStore, Sequence[RosterEntry], RosterEntry, bool, datetime], UserRecordPlan]
 
 
 def _silent(message: str) -> None:
@@ -328,8 +330,8 @@ def _with_guards(entries: list[UserRecordPlan], config: ConfigSet) -> list[UserR
     by_configuration: dict[str, dict[str, list[Decisions]]] = defaultdict(dict)
     for entry in entries:
         if entry.status == UserSyncStatus.PLANNED and entry.configuration:
-            by_configuration[entry.configuration][entry.user] = [
-                Decisions(entry.object, entry.actions, entry.bookkeeping, entry.halt)]
+            by_configuration[entry.configuration].setdefault(entry.user, []).append(
+                Decisions(entry.object, entry.actions, entry.bookkeeping, entry.halt))
     guards: dict[str, list[GuardViolation]] = defaultdict(list)
     for name, decisions in by_configuration.items():
         limits = contact_policy(config.configurations[name]).limits
@@ -349,15 +351,14 @@ def completed_resets(store: StateStore) -> dict[str, int]:
 
 def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, parallel: int = DEFAULT_PARALLEL,
                  progress: Progress = _silent, users: Iterable[str] | None = None,
-                 full_resync_after: timedelta | None = DEFAULT_FULL_RESYNC_AFTER) -> list[UserRecordPlan]:
+                 full_resync_after: timedelta | None = DEFAULT_FULL_RESYNC_AFTER,
+                 object_planners: Sequence[ObjectPlanner] = ()) -> list[UserRecordPlan]:
     """The record section of a plan: every user some active configuration reaches (and every declared
     user), planned concurrently, ``users`` restricting it to those names. A side whose last full
-    listing is older than ``full_resync_after`` is listed in full (None: never periodically)."""
+    listing is older than ``full_resync_after`` is listed in full (None: never periodically).
+    ``object_planners`` plan further object types per user, after the contacts."""
     if not any(c.active for c in config.configurations.values()):
         return []
-    with_events = sorted(c.name for c in config.configurations.values() if c.active and c.events.direction != "none")
-    if with_events:
-        progress(f"Note: events are not synced yet (contacts only); configurations with events: {', '.join(with_events)}")
     roster = build_roster(config, directory_lookup(config, runtime))
     if users is not None:
         wanted = set(users)
@@ -366,10 +367,11 @@ def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, para
     now = datetime.now(timezone.utc)
     progress(f"Refreshing {len(roster)} user{'s' if len(roster) != 1 else ''}...")
 
-    def plan_one(entry: RosterEntry) -> UserRecordPlan:
-        return plan_user_contacts(runtime, store, entry, entry.reset_generation > done.get(entry.name, 0), now,
-                                  full_resync_after)
+    def plan_one(entry: RosterEntry) -> list[UserRecordPlan]:
+        reset = entry.reset_generation > done.get(entry.name, 0)
+        return [plan_user_contacts(runtime, store, entry, reset, now, full_resync_after),
+                *(planner(runtime, store, roster, entry, reset, now) for planner in object_planners)]
 
     with ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="plan") as pool:
-        entries = list(pool.map(plan_one, roster))
+        entries = [planned for group in pool.map(plan_one, roster) for planned in group]
     return _with_guards(entries, config)
