@@ -5,7 +5,9 @@ Per user and object the actions run in chunks that fit both sides' ``max_batch``
 and tombstones it produced. The cursors the plan's listings reached are committed only after the
 last chunk, and only when nothing failed: a run that dies (or a record that fails) leaves the old
 cursors, so the next cycle lists the same window again and finds what was already done through its
-pairs, version tokens and stamps.
+pairs, version tokens and stamps. The records of a deferred or failed action are kept in the state
+as revisits, committed with their batch, so the next plan reads them again even when the cursors
+did move on.
 
 Idempotence across a crash:
 

@@ -5,6 +5,11 @@ on the first sync or after a Reset Sync), the Exchange folder is looked up but n
 the cursors the listings reach travel in the plan, to be committed by apply once the user's actions
 are done. Users are planned concurrently, each worker thread with connectors of its own.
 
+Two things an incremental feed cannot show are added: the records an earlier apply deferred or
+failed (the state's revisits, read by id), and, once a side's last full listing is older than
+``full_resync_after``, the whole side (a full listing diffs ids against the pairs, finding deletes
+the feed missed, such as Salesforce deletes purged from the recycle bin).
+
 Contacts are planned here; other object types (events: ``engine/events.py``) come in through
 ``object_planners``, so that the mass-change guards count every object type of a configuration.
 """
