@@ -30,6 +30,8 @@ from reconciler.state.records import utc_now
 
 from .configuration import ApplyOutcome, apply_plan, build_config_plan, config_root, load_valid_config
 from .errors import StalePlan
+from .event_apply import apply_event_records
+from .events import EVENT_OBJECT, plan_user_events
 from .executor import RecordApplyOutcome, apply_records
 from .records import DEFAULT_FULL_RESYNC_AFTER, DEFAULT_PARALLEL, Progress, _silent, plan_records
 from .runtime import Runtime
@@ -54,6 +56,7 @@ def plan_cycle(config_path: Path, store: StateStore, targets: tuple[str, ...] = 
     try:
         with Runtime(config, config_root(config_path), backoff=backoff) as runtime:
             entries = plan_records(config, runtime, store, parallel=parallel, progress=progress,
+                                   object_planners=(plan_user_events,),
                                    full_resync_after=full_resync_after)
     except ConnectorError as error:
         if explicit:
@@ -109,6 +112,9 @@ def apply_cycle(plan: Plan, store: StateStore, config_path: Path, actor: str, *,
         _claim_record_section(plan, store, config_outcome.serial, root)
         with Runtime(config, root, backoff=backoff) as runtime:
             progress(f"Syncing records of {len(entries)} user entr{'ies' if len(entries) != 1 else 'y'}...")
-            records = apply_records(entries, config, runtime, store, allow_mass_changes=allow_mass_changes,
-                                    parallel=parallel, progress=progress)
-    return CycleOutcome(config_outcome, records)
+            # Contacts first: a user's Reset Sync (of every object type) runs with their contact entry.
+            records = apply_records([e for e in entries if e.object != EVENT_OBJECT], config, runtime, store,
+                                    allow_mass_changes=allow_mass_changes, parallel=parallel, progress=progress)
+            events = apply_event_records([e for e in entries if e.object == EVENT_OBJECT], config, runtime, store,
+                                         allow_mass_changes=allow_mass_changes, parallel=parallel, progress=progress)
+    return CycleOutcome(config_outcome, RecordApplyOutcome(records.results + events.results))

@@ -1,0 +1,323 @@
+"""Event plans: per user, the calendar in the sync window against the events the user owns.
+
+Events run through the same sync core, plan entries and executor as contacts (``object: event``);
+what this module adds is what the generic core cannot know (reasons in docs/event-rules.md):
+
+* the stores are built per cycle for the window ``pastDays``/``futureDays`` around now, with the
+  user's Salesforce TimeZoneSidKey as the codecs' zone (see :func:`user_zone`);
+* pairs whose last synced times left the window are set aside before ``decide``
+  (:func:`~reconciler.sync.events.pairs_outside_window`): leaving the window is not a delete;
+* a copy of a meeting in an invitee's mailbox never becomes an event of its own: it waits, is
+  skipped, or pairs with the user's child event (:func:`~reconciler.sync.events.invitee_copy_decision`);
+  Salesforce child events are never created in Exchange (they follow their parent);
+* Salesforce recurring series are listed in the plan as skipped, with the reason.
+
+A series change in Exchange (``SeriesChanged``, a ``CursorExpired``) is handled by ``list_side``:
+the window is listed in full and occurrences no longer there count as gone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from reconciler.config import SyncConfiguration
+from reconciler.connectors.errors import ConnectorError
+from reconciler.connectors.exchange_events import ExchangeCalendarStore
+from reconciler.connectors.salesforce import SalesforceUser
+from reconciler.connectors.salesforce_events import DEFAULT_EVENT_FIELDS, SalesforceEventStore
+from reconciler.plan.records import UserRecordPlan, UserSyncStatus
+from reconciler.state import StateStore
+from reconciler.sync import (OVER_LIMIT, Action, ActionKind, ConflictPolicy, DeletePolicies, DeletePolicy, Direction,
+                             FieldOverride, GuardViolation, Limits, MappingError, Pair, PairUpdate, Side, SideSnapshot, SourceRecord, SyncPolicy,
+                             Tombstone, build_mapping, decide)
+from reconciler.sync.events import (EVENT, MASKED_KEYS, CopyAction, EventWindow, OccurrenceKey, PrivateEvents,
+                                    invitee_copy_decision, is_organizers_item, pairs_outside_window,
+                                    subject_start_end_key)
+
+from .records import Listing, list_side, pair_from_record, tombstone_from_record, with_revisits
+from .roster import RosterEntry
+from .runtime import Runtime
+
+EVENT_OBJECT = "event"
+CHILD_EVENT_REASON = ("a Salesforce child event (an invitee's copy of a meeting) follows its parent: it pairs with "
+                      "the invitee's own copy of the meeting, and is never created in Exchange")
+
+
+def event_policy(configuration: SyncConfiguration) -> SyncPolicy:
+    """The sync core's policy for a configuration's events (raises MappingError on a bad override).
+    The limits are the configuration's, shared with contacts (the guards count both)."""
+    settings = configuration.events
+    overrides = [FieldOverride(m.salesforce_field, m.exchange_field, Direction(m.direction))
+                 for m in settings.field_mappings]
+    limits = configuration.limits
+    return SyncPolicy(
+        mapping=build_mapping(EVENT, overrides, Direction(settings.direction)),
+        conflict=ConflictPolicy(settings.conflict_policy),
+        deletes=DeletePolicies(DeletePolicy(settings.deletes.salesforce_to_exchange),
+                               DeletePolicy(settings.deletes.exchange_to_salesforce)),
+        limits=Limits(limits.records_per_user, limits.max_changes, limits.max_deletes),
+    )
+
+
+def user_zone(user: SalesforceUser) -> dt.tzinfo:
+    """The zone the codecs work in: the user's Salesforce TimeZoneSidKey (UTC when unknown).
+
+    It places an all-day event's Salesforce reminder, and it is the zone new Exchange items are
+    written in (their wall-clock time, all-day midnights). EWS offers no read of a mailbox's own
+    zone that the sandbox serves, so the Salesforce user's zone stands in for it; instants and
+    all-day dates read back the same whatever the zone (each item carries its own)."""
+    try:
+        return ZoneInfo(user.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def event_window(configuration: SyncConfiguration, now: dt.datetime) -> EventWindow:
+    data_set = configuration.events.data_set
+    return EventWindow.around(now, data_set.past_days, data_set.future_days)
+
+
+@dataclass(frozen=True)
+class EventStores:
+    """Both sides of one user's events (attribute names as ``ContactStores``: the executor writes
+    through either)."""
+
+    salesforce: SalesforceEventStore
+    exchange: ExchangeCalendarStore
+
+
+def event_stores(runtime: Runtime, configuration: SyncConfiguration, policy: SyncPolicy, user: SalesforceUser,
+                 mailbox: str, now: dt.datetime) -> EventStores:
+    """This thread's event stores for one user: the owned events and the mailbox's calendar, both in
+    the window, with the privacy mode, the category selection and the invitation settings."""
+    settings = configuration.events
+    window = event_window(configuration, now)
+    zone = user_zone(user)
+    private = PrivateEvents(settings.private_events)
+    mapped = {f.exchange_field: f for f in policy.mapping.fields}
+    masked_keys = [key for key in MASKED_KEYS if key in mapped]
+    salesforce_fields = tuple(dict.fromkeys([*DEFAULT_EVENT_FIELDS, *(f.name_on(Side.SALESFORCE) for f in policy.mapping.fields)]))
+    salesforce = SalesforceEventStore(
+        runtime.salesforce(configuration.salesforce_connection), user.id, window, zone, private,
+        masked_names={key: mapped[key].name_on(Side.SALESFORCE) for key in masked_keys}, fields=salesforce_fields)
+    exchange = ExchangeCalendarStore(
+        runtime.exchange(configuration.exchange_connection), mailbox, window, zone,
+        selection=settings.data_set.selection, category=settings.data_set.category, private_events=private,
+        send_invitations=settings.send_invitations, send_cancellations=settings.send_cancellations,
+        masked_names={key: key for key in masked_keys})
+    return EventStores(salesforce, exchange)
+
+
+# -- invitees' copies and child events -----------------------------------------------------------------
+
+def _skip(record_side: Side, record: SourceRecord, reason: str) -> Action:
+    name = EVENT.display_name(record.fields)
+    return Action(ActionKind.SKIP, EVENT.name, record.id if record_side is Side.SALESFORCE else None,
+                  record.id if record_side is Side.EXCHANGE else None, name, reason)
+
+
+def _time_key(fields: dict[str, object], start: str, end: str) -> tuple[object, ...] | None:
+    return subject_start_end_key({"Subject": fields.get("Subject"), "Start": fields.get(start), "End": fields.get(end)})
+
+
+def sort_out_copies(salesforce: SideSnapshot, exchange: SideSnapshot, pairs: Sequence[Pair], mailbox: str,
+                    syncing_mailboxes: frozenset[str]) -> tuple[SideSnapshot, SideSnapshot, list[Action]]:
+    """Take invitees' meeting copies and Salesforce child events out of what ``decide`` sees unless
+    they pair with each other.
+
+    The parent of a copy is the organizer's synced Salesforce event; this user's child of it has
+    the same subject, start and end (Salesforce keeps it in step). Salesforce makes a child only
+    for a parent that exists, so a child of this user with the copy's subject and times stands for
+    "the parent is synced and its child is this one": the copy and that child stay, and the
+    object type's subject + start + end rule pairs them. Copies already paired stay as they are."""
+    paired_exchange = {p.exchange_id for p in pairs}
+    paired_salesforce = {p.salesforce_id for p in pairs}
+    child_by_key: dict[tuple[object, ...], str] = {}
+    for record in salesforce.records:
+        if record.fields.get("IsChild") and record.id not in paired_salesforce:
+            key = _time_key(dict(record.fields), "StartDateTime", "EndDateTime")
+            if key is not None:
+                child_by_key[key] = record.id
+    skipped: list[Action] = []
+    kept_exchange: list[SourceRecord] = []
+    kept_children: set[str] = set()
+    for record in exchange.records:
+        fields = dict(record.fields)
+        organizer = fields.get("Organizer")
+        if record.id in paired_exchange or is_organizers_item(mailbox, organizer, fields.get("MyResponseType")):  # type: ignore[arg-type]
+            kept_exchange.append(record)
+            continue
+        key = fields.get("OccurrenceKey") or OccurrenceKey(str(fields.get("UID") or record.id))
+        assert isinstance(key, OccurrenceKey)
+        child = child_by_key.get(_time_key(fields, "Start", "End") or ())
+        decision = invitee_copy_decision(
+            key, fields.get("MyResponseType"),  # type: ignore[arg-type]
+            organizer_syncs=str(organizer).lower() in syncing_mailboxes,
+            parents={key: child} if child else {}, children={child: child} if child else {})
+        if decision.action is CopyAction.SKIP:
+            skipped.append(_skip(Side.EXCHANGE, record, decision.reason))
+            continue
+        if decision.action is CopyAction.PAIR_WITH_CHILD and decision.salesforce_id:
+            kept_children.add(decision.salesforce_id)
+        kept_exchange.append(record)
+    kept_salesforce: list[SourceRecord] = []
+    for record in salesforce.records:
+        if record.fields.get("IsChild") and record.id not in paired_salesforce and record.id not in kept_children:
+            skipped.append(_skip(Side.SALESFORCE, record, CHILD_EVENT_REASON))
+            continue
+        kept_salesforce.append(record)
+    return (replace(salesforce, records=tuple(kept_salesforce)), replace(exchange, records=tuple(kept_exchange)),
+            skipped)
+
+
+# -- one user ---------------------------------------------------------------------------------------------
+
+def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[RosterEntry], entry: RosterEntry,
+                     reset: bool, now: dt.datetime) -> UserRecordPlan:
+    """The event plan of one user (never raises for a connector failure: that is the entry's status)."""
+    base = dict(user=entry.name, object=EVENT_OBJECT,
+                configuration=entry.configuration.name if entry.configuration else None, mailbox=entry.mailbox)
+    if entry.skip_reason is not None or entry.configuration is None or entry.salesforce_user is None:
+        return UserRecordPlan(status=UserSyncStatus.SKIPPED, reason=entry.skip_reason or "not assigned", **base)
+    configuration = entry.configuration
+    if configuration.events.direction == "none":
+        return UserRecordPlan(status=UserSyncStatus.SKIPPED, reason="events do not sync (direction: none)", **base)
+    assert entry.mailbox is not None
+    try:
+        policy = event_policy(configuration)
+    except MappingError as error:
+        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=f"field mapping: {error}", **base)
+    try:
+        if runtime.exchange(configuration.exchange_connection).resolve_mailbox(entry.mailbox) is None:
+            return UserRecordPlan(status=UserSyncStatus.SKIPPED,
+                                  reason=f"no mailbox {entry.mailbox} in Exchange (ResolveNames found nothing)", **base)
+        stores = event_stores(runtime, configuration, policy, entry.salesforce_user, entry.mailbox, now)
+        series = stores.salesforce.unsynced_series()
+    except ConnectorError as error:
+        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
+
+    stored = [] if reset else [pair_from_record(r) for r in store.pairs(entry.name, EVENT_OBJECT)]
+    tombstones = [tombstone_from_record(r) for r in store.tombstones(entry.name, EVENT_OBJECT)]
+    start = {side: (None if reset else store.cursor(entry.name, EVENT_OBJECT, side.value)) for side in Side}
+    revisits = () if reset else tuple((ref.side, ref.record_id) for ref in store.revisits(entry.name, EVENT_OBJECT))
+    side_stores = {Side.SALESFORCE: stores.salesforce, Side.EXCHANGE: stores.exchange}
+
+    def listed(side: Side, cursor: str | None) -> Listing:
+        listing = list_side(side_stores[side], cursor)
+        return with_revisits(listing, side_stores[side], [i for s, i in revisits if s == side.value])
+
+    listings = {side: listed(side, start[side]) for side in Side}
+    creates = (ActionKind.CREATE_SALESFORCE, ActionKind.CREATE_EXCHANGE)
+    paired = {p.salesforce_id for p in stored}
+    new_child = any(r.fields.get("IsChild") and r.id not in paired for r in listings[Side.SALESFORCE].snapshot.records)
+    # (only a child changed since the cursor counts: an incremental Salesforce listing)
+    # A new child event may be the one an invitee's waiting copy pairs with; the copy is unchanged,
+    # so only a full listing of the mailbox shows it.
+    relist = {Side.EXCHANGE} if new_child and not listings[Side.SALESFORCE].snapshot.full else set()
+    if any(a.kind in creates for a in _decided(policy, stored, listings, tombstones, entry, roster, now)[0]):
+        # As for contacts: an incremental listing hides an unchanged, unpaired twin on the side about
+        # to receive a create, so a cycle that creates lists both sides in full and decides again.
+        relist = set(Side)
+    listings = {side: (list_side(side_stores[side], None) if side in relist and not listings[side].snapshot.full
+                       and listings[side].error is None else listings[side]) for side in Side}
+    actions, bookkeeping, halt = _decided(policy, stored, listings, tombstones, entry, roster, now)
+    actions = [*actions, *(Action(ActionKind.SKIP, EVENT.name, s.id, None, s.subject or "(no subject)", s.reason)
+                           for s in series)]
+    salesforce, exchange = listings[Side.SALESFORCE], listings[Side.EXCHANGE]
+    errors = tuple(f"{side.value}: {listing.error}" for side, listing in listings.items() if listing.error)
+    waiting = any(a.reason == OVER_LIMIT for a in actions)
+    next_cursors = {side.value: listing.cursor for side, listing in listings.items() if listing.cursor is not None}
+    return UserRecordPlan(
+        status=UserSyncStatus.PLANNED, reason="; ".join(errors), direction=configuration.events.direction,
+        salesforce_user_id=entry.salesforce_user.id, reset=reset,
+        start_cursors={side.value: cursor for side, cursor in start.items()},
+        next_cursors=next_cursors, cursors_final=not errors and not waiting and len(next_cursors) == 2,
+        listing_errors=errors, actions=tuple(actions), bookkeeping=bookkeeping, halt=halt, revisits=revisits,
+        full_listings={side.value: now.isoformat() for side, listing in ((Side.SALESFORCE, salesforce),
+                                                                          (Side.EXCHANGE, exchange))
+                       if listing.snapshot.full and listing.cursor is not None},
+        **base,
+    )
+
+
+def _decided(policy: SyncPolicy, stored: Sequence[Pair], listings: dict[Side, Listing], tombstones: Sequence[Tombstone],
+             entry: RosterEntry, roster: Sequence[RosterEntry],
+             now: dt.datetime) -> tuple[list[Action], tuple[PairUpdate, ...], GuardViolation | None]:
+    """Frozen pairs set aside, copies and children sorted out, then the sync core."""
+    assert entry.configuration is not None and entry.mailbox is not None
+    salesforce, exchange = listings[Side.SALESFORCE].snapshot, listings[Side.EXCHANGE].snapshot
+    window = event_window(entry.configuration, now)
+    inside, outside = pairs_outside_window(stored, window)
+    # A frozen pair whose event is listed again (moved back into the window) resumes.
+    listed = {r.id for r in salesforce.records} | {r.id for r in exchange.records}
+    pairs = inside + [p for p in outside if p.salesforce_id in listed or p.exchange_id in listed]
+    syncing = frozenset(e.mailbox.lower() for e in roster
+                        if e.mailbox and e.skip_reason is None and e.configuration is not None
+                        and e.configuration.events.direction != "none")
+    salesforce, exchange, skipped = sort_out_copies(salesforce, exchange, pairs, entry.mailbox, syncing)
+    exchange = occurrences_as_stamped(exchange, pairs)
+    errors = any(listing.error is not None for listing in listings.values())
+    decisions = decide(policy, pairs, salesforce, exchange, tombstones, listing_errors=errors, now=now)
+    actions = settle_copy_pairs(decisions.actions, salesforce, exchange, entry.mailbox)
+    return [*actions, *skipped], decisions.bookkeeping, decisions.halt
+
+
+_UNSTAMPABLE = ("Occurrence", "Exception")
+
+
+def occurrences_as_stamped(exchange: SideSnapshot, pairs: Sequence[Pair]) -> SideSnapshot:
+    """Paired occurrences of a series as if they carried their pair's stamp.
+
+    An occurrence is never stamped (a property written on it makes it an exception that a later
+    change of the series would not update; the store leaves the stamp out), so without this the
+    core would ask for the stamp again every cycle. Its identity is the pair itself (and after a
+    lost state, subject + start + end). Unpaired occurrences stay unstamped, so no stamp rule
+    applies to them. The generic core has no per-record "cannot be stamped" flag yet; this is the
+    one place that stands in for it."""
+    by_exchange = {p.exchange_id: p.salesforce_id for p in pairs}
+    records = tuple(replace(r, salesforce_id_stamp=by_exchange[r.id])
+                    if r.fields.get("CalendarItemType") in _UNSTAMPABLE and r.id in by_exchange else r
+                    for r in exchange.records)
+    return replace(exchange, records=records)
+
+
+COPY_PAIR_REASON = ("the invitee's copy and child event of a meeting follow the organizer's event on each side; "
+                    "nothing is written to them")
+
+
+def settle_copy_pairs(actions: Sequence[Action], salesforce: SideSnapshot, exchange: SideSnapshot,
+                      mailbox: str) -> list[Action]:
+    """Actions on a pair of an invitee's copy and child event write nothing: Salesforce keeps the
+    child in step with its parent (it refuses direct writes) and Exchange the copy with the
+    organizer's item. A first match is stored as a pair (so the copy is never created as an event);
+    a later change only moves the pair's versions; a side that went (a declined child) releases the
+    pair without deleting the other copy."""
+    by_id = {r.id: r for r in salesforce.records} | {r.id: r for r in exchange.records}
+
+    def is_copy_pair(action: Action) -> bool:
+        event, item = by_id.get(action.salesforce_id or ""), by_id.get(action.exchange_id or "")
+        if event is not None and event.fields.get("IsChild"):
+            return True
+        return item is not None and not is_organizers_item(mailbox, item.fields.get("Organizer"),  # type: ignore[arg-type]
+                                                           item.fields.get("MyResponseType"))  # type: ignore[arg-type]
+
+    settled: list[Action] = []
+    for action in actions:
+        if not action.writes or not is_copy_pair(action) or action.kind in (ActionKind.CREATE_EXCHANGE,
+                                                                             ActionKind.CREATE_SALESFORCE):
+            settled.append(action)
+            continue
+        stored = action.next_pair
+        if stored is not None:
+            event, item = by_id.get(stored.salesforce_id), by_id.get(stored.exchange_id)
+            stored = replace(stored, salesforce_version=event.version if event else stored.salesforce_version,
+                             exchange_version=item.version if item else stored.exchange_version,
+                             salesforce_hash=None, exchange_hash=None)
+        kind = ActionKind.PAIR if action.kind is ActionKind.PAIR else ActionKind.SKIP
+        settled.append(replace(action, kind=kind, reason=f"{action.reason}; {COPY_PAIR_REASON}" if kind is ActionKind.PAIR
+                               else COPY_PAIR_REASON, changes=(), conflicts=(), salesforce_write=None,
+                               exchange_write=None, next_pair=stored, tombstones=()))
+    return settled
