@@ -131,7 +131,7 @@ def test_a_record_edited_between_plan_and_apply_is_deferred_not_overwritten(worl
     world.user_edit(world.exchange_store(ALICE_MAILBOX), jane_ex, JobTitle="Typed Meanwhile")
 
     outcome = world.apply(plan)
-    [alice] = [r for r in outcome.records.results if r.user == "alice"]
+    [alice] = [r for r in outcome.records.results if r.user == "alice" and r.object == "contact"]
     assert len(alice.deferred) == 1 and "changed" in alice.deferred[0]
     assert world.by_email(world.exchange_contacts(ALICE_MAILBOX), "EmailAddress1",
                           "jane.doe@globex.example")[0].fields["JobTitle"] == "Typed Meanwhile"
@@ -165,7 +165,7 @@ def test_mass_deletes_stop_the_user_unless_allowed(world: World):
     plan = world.plan()
     assert [v.guard.value for v in world.entry(plan, "bob").guards] == ["max_deletes"]
     outcome = world.apply(plan)
-    [bob] = [r for r in outcome.records.results if r.user == "bob"]
+    [bob] = [r for r in outcome.records.results if r.user == "bob" and r.object == "contact"]
     assert bob.state == "error" and "maxDeletes" in (bob.error or "")
     assert len(world.exchange_contacts(BOB_MAILBOX)) == 9
 
@@ -207,7 +207,7 @@ def test_a_saved_plan_is_refused_for_users_another_sync_reached_first(world: Wor
     saved = world.plan()
     world.cycle()   # another run syncs alice first
     outcome = world.apply(saved)
-    [alice] = [r for r in outcome.records.results if r.user == "alice"]
+    [alice] = [r for r in outcome.records.results if r.user == "alice" and r.object == "contact"]
     assert alice.state == "error" and "plan again" in (alice.error or "") and alice.written == 0
 
 
@@ -238,7 +238,7 @@ def test_a_mailbox_that_suddenly_lists_nothing_halts_that_user(world: World):
     plan, outcome = world.cycle()
     carol = world.entry(plan, "carol")
     assert carol.halt is not None and carol.halt.guard.value == "empty_side"
-    [result] = [r for r in outcome.records.results if r.user == "carol"]
+    [result] = [r for r in outcome.records.results if r.user == "carol" and r.object == "contact"]
     assert result.state == "error" and result.written == 0
     assert len(world.salesforce_contacts(CAROL)) == 3
 

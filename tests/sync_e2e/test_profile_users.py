@@ -42,8 +42,8 @@ def test_a_profile_only_user_has_their_contact_status_recorded_and_shown(world: 
     [bob] = [user for user in json.loads(shown.stdout)["users"] if user["user"] == BOB]
     assert bob["configuration"] == "sales-two-way" and bob["mailbox"] == "bob@acme.example"
     states = {(d["object"], d["direction"]): d["state"] for d in bob["directions"]}
-    assert states == {("contact", "salesforce_to_exchange"): "initial_sync_completed",
-                      ("contact", "exchange_to_salesforce"): "initial_sync_completed"}
+    assert states == {(obj, direction): "initial_sync_completed" for obj in ("contact", "event")
+                      for direction in ("salesforce_to_exchange", "exchange_to_salesforce")}
 
     text = runner.invoke(cli, ["status", "-c", str(world.config_dir), "--state", world.state], catch_exceptions=False)
     assert BOB in text.stdout and "initial sync completed" in text.stdout.split(BOB, 1)[1].splitlines()[0]

@@ -33,7 +33,7 @@ def test_an_update_deferred_by_a_conflict_is_applied_on_the_following_cycle(worl
     world.user_edit(world.exchange_store(ALICE_MAILBOX), jane_ex, Department="Logistics")
 
     outcome = world.apply(plan)
-    [alice] = [r for r in outcome.records.results if r.user == "alice"]
+    [alice] = [r for r in outcome.records.results if r.user == "alice" and r.object == "contact"]
     assert len(alice.deferred) == 1 and alice.state == "in_sync"
     with StateStore.open(world.state) as store:
         assert {ref.record_id for ref in store.revisits("alice", "contact")} == {jane_sf.id, jane_ex.id}
