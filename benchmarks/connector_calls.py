@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from harness import Case, Phase, SandboxProcess, argument_parser, batches, measured, parse_sizes, run_benchmark
+from harness import (Case, Phase, SandboxProcess, argument_parser, batches, measured, parse_sizes, run_benchmark,
+                     wait_past_change_window)
 
 from reconciler.connectors.exchange import EWS_BATCH, SYNC_PAGE, ExchangeConnector
-from reconciler.connectors.salesforce import COLLECTION_SIZE, CURSOR_OVERLAP, QUERY_PAGE_SIZE, SalesforceConnector
+from reconciler.connectors.salesforce import COLLECTION_SIZE, QUERY_PAGE_SIZE, SalesforceConnector
 from reconciler.sandbox.generate import bench_user_address, generate_seed
 from reconciler.sync.ports import CreateOp, RecordStore, WriteResult, WriteStatus
 
@@ -52,17 +51,6 @@ def _write_all(store: RecordStore, ops: list[CreateOp]) -> list[WriteResult]:
     return results
 
 
-def _age_past_change_window(results: list[WriteResult]) -> None:
-    """Wait until the writes fall before the next change window, as they would between two cycles.
-
-    The window starts CURSOR_OVERLAP before the listing, cut to the whole second of the server's
-    Date header, and the sandbox stamps a burst of writes a millisecond per record, which can run
-    seconds ahead of its wall clock: the newest SystemModstamp says how long to wait."""
-    newest = max(datetime.strptime(str(r.version).replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z") for r in results)
-    wait = (newest + CURSOR_OVERLAP - datetime.now(timezone.utc)).total_seconds() + 2
-    time.sleep(max(0.0, wait))
-
-
 def _list_all(store: RecordStore, cursor: str | None) -> tuple[int, str]:
     """Page through ``list_changes`` until complete: (records seen, the cursor to resume from)."""
     seen = 0
@@ -88,7 +76,7 @@ def run_size(size: int, trace_heap: bool) -> list[dict[str, Any]]:
                                      f"ceil(N/{COLLECTION_SIZE}) collection calls"), trace_heap) as phase:
             written = _write_all(contacts, [CreateOp(_salesforce_fields(c, owner_id)) for c in people])
         phases.append(phase)
-        _age_past_change_window(written)
+        wait_past_change_window(str(r.version) for r in written)
         with measured(sandbox, Phase("salesforce full listing", size, batches(size, QUERY_PAGE_SIZE),
                                      f"ceil(N/{QUERY_PAGE_SIZE}) query pages"), trace_heap) as phase:
             listed, cursor = _list_all(contacts, None)

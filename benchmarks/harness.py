@@ -18,7 +18,7 @@ import resource
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from reconciler.connectors.salesforce import CURSOR_OVERLAP
 from reconciler.connectors.secrets import Secret
 from reconciler.connectors.settings import ExchangeAuth, ExchangeSettings, SalesforceAuth, SalesforceSettings
 
@@ -137,6 +138,19 @@ def exchange_settings(endpoints: Mapping[str, Any], secrets_dir: Path) -> Exchan
         ews_url=exchange["ewsUrl"], domains=tuple(exchange["domains"]), ca_file=Path(endpoints["caFile"]),
         auth=ExchangeAuth(type="service_account", username=exchange["credentials"]["serviceAccountUsername"],
                           password=_secret(secrets_dir, "exchange", "serviceAccountPassword")))
+
+
+def wait_past_change_window(salesforce_versions: Iterable[str]) -> None:
+    """Wait until Salesforce writes fall before the next change window, as they would between two
+    cycles minutes apart; a benchmark's next listing would otherwise re-read them as echoes.
+
+    The window starts CURSOR_OVERLAP before the previous listing, cut to the whole second of the
+    server's Date header, and the sandbox stamps a burst of writes a millisecond per record, which
+    can run seconds ahead of its wall clock: the newest SystemModstamp says how long to wait."""
+    stamps = [datetime.strptime(v.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z") for v in salesforce_versions if v]
+    if stamps:
+        wait = (max(stamps) + CURSOR_OVERLAP - datetime.now(timezone.utc)).total_seconds() + 2
+        time.sleep(max(0.0, wait))
 
 
 # -- measuring a phase -----------------------------------------------------------------------------
