@@ -100,6 +100,10 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
             for record_id in (action.salesforce_id, action.exchange_id):
                 if record_id:
                     touched[record_id] = action.kind
+    for update in entry.bookkeeping:
+        # A version that moved without a mapped change (an attendee answered) still carries responses.
+        if update.store is not None:
+            touched.setdefault(update.store.exchange_id, ActionKind.SKIP)
     pairs = [p for p in map(pair_from_record, store.pairs(entry.user, entry.object))
              if p.salesforce_id in touched or p.exchange_id in touched]
     if not pairs:

@@ -210,20 +210,24 @@ def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[Roste
         return with_revisits(listing, side_stores[side], [i for s, i in revisits if s == side.value])
 
     listings = {side: listed(side, start[side]) for side in Side}
-    creates = (ActionKind.CREATE_SALESFORCE, ActionKind.CREATE_EXCHANGE)
     paired = {p.salesforce_id for p in stored}
-    new_child = any(r.fields.get("IsChild") and r.id not in paired for r in listings[Side.SALESFORCE].snapshot.records)
-    # (only a child changed since the cursor counts: an incremental Salesforce listing)
-    # A new child event may be the one an invitee's waiting copy pairs with; the copy is unchanged,
-    # so only a full listing of the mailbox shows it.
-    relist = {Side.EXCHANGE} if new_child and not listings[Side.SALESFORCE].snapshot.full else set()
-    if any(a.kind in creates for a in _decided(policy, stored, listings, tombstones, entry, roster, now)[0]):
-        # As for contacts: an incremental listing hides an unchanged, unpaired twin on the side about
-        # to receive a create, so a cycle that creates lists both sides in full and decides again.
-        relist = set(Side)
-    listings = {side: (list_side(side_stores[side], None) if side in relist and not listings[side].snapshot.full
-                       and listings[side].error is None else listings[side]) for side in Side}
-    actions, bookkeeping, halt = _decided(policy, stored, listings, tombstones, entry, roster, now)
+    # A child event changed since the cursor may be the one an invitee's waiting copy pairs with; the
+    # copy itself is unchanged, so only a full listing of the mailbox shows it.
+    relist = ({Side.EXCHANGE} if not listings[Side.SALESFORCE].snapshot.full and any(
+        r.fields.get("IsChild") and r.id not in paired for r in listings[Side.SALESFORCE].snapshot.records) else set())
+    try:
+        decided = _decided(policy, stores, stored, listings, tombstones, entry, roster, now)
+        if any(a.kind in (ActionKind.CREATE_SALESFORCE, ActionKind.CREATE_EXCHANGE) for a in decided[0]):
+            # As for contacts: an incremental listing hides an unchanged, unpaired twin on the side
+            # about to receive a create, so a cycle that creates lists both sides in full.
+            relist = set(Side)
+        relist = {side for side in relist if not listings[side].snapshot.full and listings[side].error is None}
+        if relist:
+            listings = {side: list_side(side_stores[side], None) if side in relist else listings[side] for side in Side}
+            decided = _decided(policy, stores, stored, listings, tombstones, entry, roster, now)
+    except ConnectorError as error:
+        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
+    actions, bookkeeping, halt = decided
     actions = [*actions, *(Action(ActionKind.SKIP, EVENT.name, s.id, None, s.subject or "(no subject)", s.reason)
                            for s in series)]
     salesforce, exchange = listings[Side.SALESFORCE], listings[Side.EXCHANGE]
@@ -243,7 +247,7 @@ def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[Roste
     )
 
 
-def _decided(policy: SyncPolicy, stored: Sequence[Pair], listings: dict[Side, Listing], tombstones: Sequence[Tombstone],
+def _decided(policy: SyncPolicy, stores: EventStores, stored: Sequence[Pair], listings: dict[Side, Listing], tombstones: Sequence[Tombstone],
              entry: RosterEntry, roster: Sequence[RosterEntry],
              now: dt.datetime) -> tuple[list[Action], tuple[PairUpdate, ...], GuardViolation | None]:
     """Frozen pairs set aside, copies and children sorted out, then the sync core."""
@@ -261,7 +265,13 @@ def _decided(policy: SyncPolicy, stored: Sequence[Pair], listings: dict[Side, Li
     exchange = occurrences_as_stamped(exchange, pairs)
     errors = any(listing.error is not None for listing in listings.values())
     decisions = decide(policy, pairs, salesforce, exchange, tombstones, listing_errors=errors, now=now)
-    actions = settle_copy_pairs(decisions.actions, salesforce, exchange, entry.mailbox)
+    # A delete of an unchanged item (its child event went: the invitee declined) needs the item to
+    # tell whether it is an invitee's copy; read those few items (none in a cycle without deletes).
+    unlisted = [a.exchange_id for a in decisions.actions if a.kind is ActionKind.DELETE_EXCHANGE and a.exchange_id
+                and a.exchange_id not in {r.id for r in exchange.records}]
+    items = stores.exchange.fetch(unlisted) if unlisted else []
+    actions = settle_copy_pairs(decisions.actions, salesforce, replace(exchange, records=exchange.records + tuple(items)),
+                                entry.mailbox)
     return [*actions, *skipped], decisions.bookkeeping, decisions.halt
 
 

@@ -11,9 +11,9 @@ import pytest
 from events_e2e.conftest import calendar, edit_events, salesforce_events, subjects
 from sync_e2e.conftest import EXCHANGE, World
 
-from reconciler.plan.records import has_record_changes
+from reconciler.plan.records import has_record_changes, record_entries
 from reconciler.sandbox.faults import FaultRule
-from reconciler.sync import CreateOp, UpdateOp, WriteStatus
+from reconciler.sync import ActionKind, CreateOp, UpdateOp, WriteStatus
 
 ALICE, BOB = "alice@acme.example", "bob.sf@acme.example.crm"
 LA, LONDON = "America/Los_Angeles", "Europe/London"
@@ -133,3 +133,28 @@ def test_injected_faults_converge_after_re_runs_with_every_event_once(world: Wor
     exchange = Counter((i.fields["Subject"], i.fields["Start"]) for i in world.everything(calendar(world, ALICE, LA))
                        if i.fields["Sensitivity"] != "Private")
     assert salesforce == exchange and set(salesforce.values()) == {1}
+
+
+def test_events_leaving_the_window_are_not_deleted_and_resume_when_it_widens(world: World):
+    world.cycle()
+    edit_events(world, dataSet={"futureDays": 5})
+    # A series change makes the mailbox list the (narrower) window in full: the occurrences beyond it
+    # are absent from that listing, and must not count as deleted.
+    master = world.runtime.exchange(EXCHANGE).account(ALICE).calendar.get(subject="Weekly pipeline sync",
+                                                                         type="RecurringMaster")
+    master.location = "Room 7"
+    master.save(update_fields=["location"])
+    plan, outcome = world.cycle()
+    assert outcome.ok, outcome.records
+    [alice] = [e for e in record_entries(plan.record_changes) if e.user == "alice" and e.object == "event"]
+    assert not [a for a in alice.actions if a.delete_count], alice.actions
+    assert len(subjects(world.everything(salesforce_events(world, ALICE, LA)), "Weekly pipeline sync")) == 5
+
+    edit_events(world, dataSet={"futureDays": 365})
+    plan, outcome = world.cycle()
+    assert outcome.ok, outcome.records
+    [alice] = [e for e in record_entries(plan.record_changes) if e.user == "alice" and e.object == "event"]
+    # The frozen pairs resume: nothing is created twice, and the series change reaches them now.
+    assert {a.kind for a in alice.actions if a.writes} <= {ActionKind.UPDATE_SALESFORCE}
+    series = subjects(world.everything(salesforce_events(world, ALICE, LA)), "Weekly pipeline sync")
+    assert len(series) == 5 and Counter(e.fields["Location"] for e in series)["Room 7"] >= 4
