@@ -3,7 +3,9 @@ zones, meetings between syncing users, and a cycle with nothing to do."""
 
 from __future__ import annotations
 
-from events_e2e.conftest import calendar, salesforce_events, subjects
+import pytest
+from events_e2e.conftest import calendar, edit_events, salesforce_events, subjects
+from sandbox.ews_client import exchange
 from sync_e2e.conftest import World
 
 from reconciler.plan import Plan
@@ -83,3 +85,15 @@ def test_a_cycle_with_nothing_to_do_writes_no_event(world: World):
     for entry in _event_entries(plan).values():
         assert entry.change_count == 0, entry.actions
     assert all(r.written == 0 for r in outcome.records.results if r.object == "event")
+
+
+@pytest.mark.parametrize("send", [False, True])
+def test_salesforce_invitees_become_exchange_attendees_and_invitations_go_only_when_configured(world: World, send: bool):
+    edit_events(world, sendInvitations=send)
+    _, outcome = world.cycle()
+    assert outcome.ok, outcome.records
+    [item] = subjects(world.everything(calendar(world, "alice@acme.example", LA)), "Pipeline review")
+    invited = sorted(a.email.lower() for a in item.fields["Attendees"])
+    assert invited == ["bob@acme.example", "monty@snpp.example", "raj.patel@initech.example"]
+    sent = [entry["subject"] for entry in exchange(world.sandbox).outbox("alice@acme.example")]
+    assert ("Pipeline review" in sent) is send
