@@ -189,7 +189,8 @@ class ExchangeCalendarStore(RecordStore):
         modified = item.last_modified_time
         return SourceRecord(id=item.id, version=item.changekey, fields=fields,
                             salesforce_id_stamp=getattr(item, STAMP_FIELD) or None,
-                            modified_at=_plain(modified) if modified else None)
+                            modified_at=_plain(modified) if modified else None,
+                            stampable=role not in _OCCURRENCE_ROLES)
 
     def _view(self, window: EventWindow) -> list[SourceRecord]:
         """One CalendarView over ``window`` (occurrences expanded), then GetItem for text fields."""

@@ -262,7 +262,6 @@ def _decided(policy: SyncPolicy, stores: EventStores, stored: Sequence[Pair], li
                         if e.mailbox and e.skip_reason is None and e.configuration is not None
                         and e.configuration.events.direction != "none")
     salesforce, exchange, skipped = sort_out_copies(salesforce, exchange, pairs, entry.mailbox, syncing)
-    exchange = occurrences_as_stamped(exchange, pairs)
     errors = any(listing.error is not None for listing in listings.values())
     decisions = decide(policy, pairs, salesforce, exchange, tombstones, listing_errors=errors, now=now)
     # A delete of an unchanged item (its child event went: the invitee declined) needs the item to
@@ -273,25 +272,6 @@ def _decided(policy: SyncPolicy, stores: EventStores, stored: Sequence[Pair], li
     actions = settle_copy_pairs(decisions.actions, salesforce, replace(exchange, records=exchange.records + tuple(items)),
                                 entry.mailbox)
     return [*actions, *skipped], decisions.bookkeeping, decisions.halt
-
-
-_UNSTAMPABLE = ("Occurrence", "Exception")
-
-
-def occurrences_as_stamped(exchange: SideSnapshot, pairs: Sequence[Pair]) -> SideSnapshot:
-    """Paired occurrences of a series as if they carried their pair's stamp.
-
-    An occurrence is never stamped (a property written on it makes it an exception that a later
-    change of the series would not update; the store leaves the stamp out), so without this the
-    core would ask for the stamp again every cycle. Its identity is the pair itself (and after a
-    lost state, subject + start + end). Unpaired occurrences stay unstamped, so no stamp rule
-    applies to them. The generic core has no per-record "cannot be stamped" flag yet; this is the
-    one place that stands in for it."""
-    by_exchange = {p.exchange_id: p.salesforce_id for p in pairs}
-    records = tuple(replace(r, salesforce_id_stamp=by_exchange[r.id])
-                    if r.fields.get("CalendarItemType") in _UNSTAMPABLE and r.id in by_exchange else r
-                    for r in exchange.records)
-    return replace(exchange, records=records)
 
 
 COPY_PAIR_REASON = ("the invitee's copy and child event of a meeting follow the organizer's event on each side; "

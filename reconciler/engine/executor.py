@@ -91,7 +91,8 @@ def _chunks(actions: Sequence[Action], stamps: bool, salesforce_max: int, exchan
     for action in actions:
         needs_salesforce = int(action.salesforce_write is not None)
         needs_exchange = int(action.exchange_write is not None) + int(
-            stamps and isinstance(action.salesforce_write, CreateOp) and bool(action.exchange_id))
+            stamps and isinstance(action.salesforce_write, CreateOp) and bool(action.exchange_id)
+            and not (action.next_pair is not None and action.next_pair.exchange_stamped))
         if chunk and (salesforce + needs_salesforce > salesforce_max or exchange + needs_exchange > exchange_max):
             yield chunk
             chunk, salesforce, exchange = [], 0, 0
@@ -189,7 +190,7 @@ class _UserRun:
                     exchange_ops.append((i, action.exchange_write))
             if (self.stamps and isinstance(action.salesforce_write, CreateOp) and action.exchange_id
                     and salesforce_answer is not None and salesforce_answer.status is WriteStatus.OK
-                    and action.next_pair is not None):
+                    and action.next_pair is not None and not action.next_pair.exchange_stamped):
                 stamp_ops.append((i, UpdateOp(action.exchange_id, action.next_pair.exchange_version, {},
                                               salesforce_id_stamp=salesforce_answer.record_id)))
         answers = _write(self.stores, Side.EXCHANGE, [op for _, op in exchange_ops + stamp_ops])

@@ -234,10 +234,9 @@ class _Cycle:
 
         changed = {side: self.changed(pair, side) for side in SIDES}
         merge = self.merge(pair.base, canonical, changed, records, first_pairing=False)
-        needs_stamp = self.policy.direction.writes(Side.EXCHANGE) and (
-            not pair.exchange_stamped
-            or (records[Side.EXCHANGE] is not None
-                and records[Side.EXCHANGE].salesforce_id_stamp != pair.salesforce_id))
+        item = records[Side.EXCHANGE]
+        needs_stamp = (self.policy.direction.writes(Side.EXCHANGE) and (item is None or item.stampable) and (
+            not pair.exchange_stamped or (item is not None and item.salesforce_id_stamp != pair.salesforce_id)))
         next_pair = self.next_pair(pair, merge, records, stamp_write=needs_stamp)
         if not any(merge.writes.values()) and not needs_stamp:
             if original is not None:
@@ -496,11 +495,12 @@ class _Cycle:
         records = {Side.SALESFORCE: salesforce.record, Side.EXCHANGE: exchange.record}
         current = {Side.SALESFORCE: salesforce.canonical, Side.EXCHANGE: exchange.canonical}
         merge = self.merge({}, current, {Side.SALESFORCE: True, Side.EXCHANGE: True}, records, first_pairing=True)
-        needs_stamp = (self.policy.direction.writes(Side.EXCHANGE)
+        needs_stamp = (self.policy.direction.writes(Side.EXCHANGE) and exchange.record.stampable
                        and exchange.record.salesforce_id_stamp != salesforce.record.id)
         draft = Pair(salesforce.record.id, exchange.record.id, salesforce.record.version,
                      exchange.record.version, None, None, {},
-                     exchange_stamped=exchange.record.salesforce_id_stamp == salesforce.record.id)
+                     exchange_stamped=(exchange.record.salesforce_id_stamp == salesforce.record.id
+                                       or not exchange.record.stampable))
         writes = {side: UpdateOp(
             record_id=records[side].id, expected_version=records[side].version, fields=merge.writes[side],
             salesforce_id_stamp=salesforce.record.id if side is Side.EXCHANGE and needs_stamp else None,
@@ -534,7 +534,7 @@ class _Cycle:
                     salesforce_hash=self.mapping.hash(merge.after[Side.SALESFORCE]),
                     exchange_hash=self.mapping.hash(merge.after[Side.EXCHANGE]),
                     base=merge.base,
-                    exchange_stamped=target is Side.EXCHANGE)
+                    exchange_stamped=target is Side.EXCHANGE or not source_record.stampable)
         kind = ActionKind.CREATE_EXCHANGE if target is Side.EXCHANGE else ActionKind.CREATE_SALESFORCE
         return self.action(
             kind, ids[Side.SALESFORCE] or None, ids[Side.EXCHANGE] or None, self.display_name(canonical),

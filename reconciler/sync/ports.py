@@ -40,7 +40,10 @@ class SourceRecord:
     the stable identity that survives a lost state store, a Reset Sync or a mailbox move. It is
     always ``None`` for Salesforce records. ``modified_at`` is the side's own last-modified time,
     used only by the ``newest_wins`` conflict policy and to choose deterministically which records
-    get slots under the per-user limit.
+    get slots under the per-user limit. ``stampable`` is False for an Exchange record that must
+    never carry the stamp (an occurrence of a series: a property written on it makes it an
+    exception that later changes of the series no longer reach); the core never asks to stamp it,
+    and its pair counts as stamped (there is nothing to write).
     """
 
     id: str
@@ -48,6 +51,7 @@ class SourceRecord:
     fields: Mapping[str, Any]
     salesforce_id_stamp: str | None = None
     modified_at: datetime | None = None
+    stampable: bool = True
 
 
 @dataclass(frozen=True)
