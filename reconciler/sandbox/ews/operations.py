@@ -20,6 +20,9 @@ from .wire import EwsFault, ItemError, Responder, local, m, parse_datetime, sub,
 if TYPE_CHECKING:
     from .service import ExchangeService
 
+# The meeting response objects CreateItem answers (see ``ExchangeService.respond``).
+RESPONSES = frozenset({"AcceptItem", "TentativelyAcceptItem", "DeclineItem"})
+
 MAX_SYNC_CHANGES = 512
 
 
@@ -91,9 +94,9 @@ class Operations:
             raise ItemError(code, "The sandbox failed this item on purpose (record_failure fault).")
 
     def _locate(self, mailbox: Mailbox, id_elem: etree._Element) -> tuple[Item, str | None]:
-        """An ItemId / OccurrenceItemId / RecurringMasterItemId -> (stored item, original start or None)."""
+        """An ItemId (or ReferenceItemId) / OccurrenceItemId / RecurringMasterItemId -> (stored item, original start or None)."""
         kind = local(id_elem)
-        if kind == "ItemId":
+        if kind in ("ItemId", "ReferenceItemId"):
             parts = decode_id(id_elem.get("Id", ""), ITEM_PREFIX)
             if parts[0] == "O":
                 return resolve_occurrence(mailbox, parts)
@@ -307,6 +310,7 @@ class Operations:
 
     def CreateItem(self, request: etree._Element) -> None:
         send = request.get("SendMeetingInvitations", "SendToNone")
+        disposition = request.get("MessageDisposition")
         target = request.find(m("SavedItemFolderId"))
         try:
             if target is not None:
@@ -321,8 +325,13 @@ class Operations:
         for spec in request.find(m("Items")):
             try:
                 self._record_failure("CreateItem")
-                fields, extended = read_item(spec)
                 kind = local(spec)
+                if kind in RESPONSES:
+                    self._respond(mailbox, spec, kind, disposition, folder)
+                    self._items_container(self.out.success())
+                    self.records += 1
+                    continue
+                fields, extended = read_item(spec)
                 destination = folder or mailbox.folders[mailbox.distinguished[
                     "calendar" if kind == "CalendarItem" else "contacts" if kind == "Contact" else "inbox"]]
                 item = self.service.create_item(mailbox, destination, kind, fields, extended, send)
@@ -332,6 +341,26 @@ class Operations:
             sub(sub(self._items_container(self.out.success()), t(item.kind)), t("ItemId"),
                 Id=item.id, ChangeKey=item.changekey)
             self.records += 1
+
+    def _respond(self, mailbox: Mailbox, spec: etree._Element, kind: str, disposition: str | None,
+                 folder: Folder | None) -> None:
+        """A meeting response object: answers the meeting its ReferenceItemId names.
+
+        The response is a message, so it must be sent (SendOnly, or SendAndSaveCopy keeping it in
+        the SavedItemFolderId); the sandbox keeps no draft responses (SaveOnly) and answers only
+        whole meetings, not single occurrences of a series.
+        """
+        if disposition not in ("SendOnly", "SendAndSaveCopy"):
+            raise ItemError("ErrorInvalidOperation",
+                            "The sandbox sends meeting responses only (MessageDisposition SendOnly or SendAndSaveCopy).")
+        reference = spec.find(t("ReferenceItemId"))
+        if reference is None:
+            raise ItemError("ErrorInvalidReferenceItem", f"{kind} needs a ReferenceItemId.")
+        item, original = self._locate(mailbox, reference)
+        if original is not None:
+            raise ItemError("ErrorInvalidReferenceItem",
+                            "The sandbox answers whole meetings only, not an occurrence of a series.")
+        self.service.respond(mailbox, item, kind, folder if disposition == "SendAndSaveCopy" else None)
 
     def UpdateItem(self, request: etree._Element) -> None:
         resolution = request.get("ConflictResolution", "AutoResolve")

@@ -45,6 +45,13 @@ ATTENDEE_FIELDS = ("RequiredAttendees", "OptionalAttendees", "Resources")
 MEETING_FIELDS = ("Subject", "Body", "Start", "End", "IsAllDayEvent", "Location", "Recurrence", "StartTimeZone",
                   "EndTimeZone", "MeetingTimeZone", "RequiredAttendees", "OptionalAttendees", "Resources", "UID",
                   "Sensitivity", "Organizer")
+# Meeting response objects (CreateItem of t:AcceptItem ...): the MyResponseType and attendee
+# ResponseType they set, the free/busy the invitee's copy shows, and the response message's class.
+RESPONSES = {
+    "AcceptItem": ("Accept", "Busy", "IPM.Schedule.Meeting.Resp.Pos", "Accepted"),
+    "TentativelyAcceptItem": ("Tentative", "Tentative", "IPM.Schedule.Meeting.Resp.Tent", "Tentative"),
+    "DeclineItem": ("Decline", None, "IPM.Schedule.Meeting.Resp.Neg", "Declined"),
+}
 _DOC = "reconciler.ews.document"
 _RECORDS = "reconciler.ews.records"
 
@@ -276,6 +283,57 @@ class ExchangeService(Service):
             item.folder = trash
             item.changekey = mailbox.new_changekey()
             mailbox.add_item(item)
+        self.changed()
+
+    def respond(self, mailbox: Mailbox, item: Item, response: str, sent_folder: Any | None) -> None:
+        """An invitee answers a meeting (exchangelib's ``accept()``, ``tentatively_accept()``, ``decline()``).
+
+        The invitee's copy records the answer (MyResponseType) and the organizer's item, when the
+        organizer's mailbox is in the sandbox, records it on the attendee (ResponseType,
+        LastResponseTime): Exchange processes the response message into the organizer's calendar.
+        A decline moves the copy to Deleted Items, as Outlook does by default, and stops it being
+        the mailbox's copy of that UID, so a later update from the organizer is delivered anew.
+        ``sent_folder`` (SendAndSaveCopy) keeps the response message there.
+        """
+        my_response, free_busy, message_class, verb = RESPONSES[response]
+        organizer_address = (item.fields.get("Organizer") or {}).get("EmailAddress", "")
+        if item.kind != "CalendarItem" or not organizer_address:
+            raise ItemError("ErrorInvalidReferenceItem", "Only a meeting can be accepted or declined.")
+        if organizer_address.lower() == mailbox.address.lower():
+            raise ItemError("ErrorInvalidReferenceItem", "The organizer cannot respond to their own meeting.")
+        uid = item.fields["UID"]
+        now = now_stamp()
+        item.fields["MyResponseType"] = my_response
+        item.fields["AppointmentReplyTime"] = now
+        if free_busy is not None:
+            item.fields["LegacyFreeBusyStatus"] = free_busy
+        item.changekey = mailbox.new_changekey()
+        item.modified = now
+        if response == "DeclineItem":
+            mailbox.remove_item(item)
+            item.folder = mailbox.distinguished["deleteditems"]
+            mailbox.add_item(item)
+            mailbox.uids.pop(uid, None)
+        else:
+            mailbox.touch(mailbox.folders[item.folder], item.id, "update")
+        organizer = self.mailboxes.get(organizer_address.lower())
+        original_id = organizer.uids.get(uid) if organizer is not None else None
+        if organizer is not None and original_id is not None:
+            original = organizer.items[original_id]
+            for attendee in self._attendees(original):
+                if attendee.get("EmailAddress", "").lower() == mailbox.address.lower():
+                    attendee["ResponseType"] = my_response
+                    attendee["LastResponseTime"] = now
+            original.changekey = organizer.new_changekey()
+            original.modified = now
+            organizer.touch(organizer.folders[original.folder], original.id, "update")
+        subject = f"{verb}: {item.fields.get('Subject', '')}"
+        if sent_folder is not None:
+            fields = {"Subject": subject, "ItemClass": message_class}
+            mailbox.add_item(Item(mailbox.new_item_id(), "Message", sent_folder.id, mailbox.new_changekey(), now, now,
+                                  fields))
+        self.sent.append({"from": mailbox.address, "kind": my_response.lower(), "uid": uid, "subject": subject,
+                          "recipients": [organizer_address], "itemId": item.id, "at": now})
         self.changed()
 
     def _attendees(self, item: Item) -> list[dict[str, str]]:

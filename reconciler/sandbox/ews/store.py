@@ -29,6 +29,7 @@ DISTINGUISHED = [
     ("msgfolderroot", "Top of Information Store", "IPF.Note", "Folder", "root"),
     ("inbox", "Inbox", "IPF.Note", "Folder", "msgfolderroot"),
     ("deleteditems", "Deleted Items", "IPF.Note", "Folder", "msgfolderroot"),
+    ("sentitems", "Sent Items", "IPF.Note", "Folder", "msgfolderroot"),
     ("contacts", "Contacts", "IPF.Contact", "ContactsFolder", "msgfolderroot"),
     ("calendar", "Calendar", "IPF.Appointment", "CalendarFolder", "msgfolderroot"),
 ]
