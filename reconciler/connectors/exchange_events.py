@@ -467,23 +467,32 @@ class ExchangeCalendarStore(RecordStore):
                 affected_task_occurrences=ALL_OCCURRENCES, suppress_read_receipts=True)))
         self._batches._record_answers(answers, results)
 
-    def invite(self, record_id: str, expected_version: str, emails: Sequence[str]) -> WriteResult:
-        """Add attendees (Salesforce invitees) to an item, conditionally. Exchange sends the
-        invitations only when ``sendInvitations`` is on; otherwise the attendees are only recorded."""
-        [(_, existing)] = self._get_items([record_id], "reading a calendar item before inviting").items()
+    def change_attendees(self, record_id: str, expected_version: str, add: Sequence[str],
+                         remove: Sequence[str]) -> WriteResult:
+        """Add attendees (invitees added in Salesforce) to an item and remove others (invitees
+        removed there), conditionally. Exchange sends the invitations and updates only when
+        ``sendInvitations`` is on; otherwise the attendee list only records the change."""
+        [(_, existing)] = self._get_items([record_id], "reading a calendar item before changing attendees").items()
         results: list[WriteResult | None] = [None]
         item = self._check(UpdateOp(record_id, expected_version, {}), existing, results, 0)
         if item is None:
             return results[0] or WriteResult.failed("no result from Exchange", retryable=True)
-        present = {a.mailbox.email_address.lower() for a in item.required_attendees or [] if a.mailbox}
-        added = [EwsAttendee(mailbox=Mailbox(email_address=email)) for email in emails if email.lower() not in present]
-        if not added:
+        removed = {email.lower() for email in remove}
+
+        def kept(attendees: Sequence[EwsAttendee] | None) -> list[EwsAttendee]:
+            return [a for a in attendees or [] if not (a.mailbox and (a.mailbox.email_address or "").lower() in removed)]
+
+        required, optional = kept(item.required_attendees), kept(item.optional_attendees)
+        present = {(a.mailbox.email_address or "").lower() for a in [*required, *optional] if a.mailbox}
+        added = [EwsAttendee(mailbox=Mailbox(email_address=email)) for email in add if email.lower() not in present]
+        if not added and len(required) == len(item.required_attendees or []) and \
+                len(optional) == len(item.optional_attendees or []):
             return WriteResult.ok(record_id, expected_version)
-        item.required_attendees = [*(item.required_attendees or []), *added]
+        item.required_attendees, item.optional_attendees = [*required, *added], optional
         item.changekey = expected_version
         account = self.connector.account(self.mailbox)
         send = SEND_TO_ALL_AND_SAVE_COPY if self.send_invitations else SEND_TO_NONE
-        answers = self._batches._bulk("inviting attendees", [(0, (item, ["required_attendees"]))],
+        answers = self._batches._bulk("changing attendees", [(0, (item, ["required_attendees", "optional_attendees"]))],
                                                  lambda chunk: list(_UpdateItems(account=account, chunk_size=EWS_BATCH).call(
                                                      items=chunk, conflict_resolution=NEVER_OVERWRITE,
                                                      message_disposition=SAVE_ONLY,

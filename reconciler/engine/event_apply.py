@@ -6,15 +6,16 @@ event this run created or updated and whose Exchange item is the organizer's, th
 carried over (docs/event-rules.md, "Attendees"): Exchange attendees become EventRelations (User,
 then Lead, then Contact; responses from Exchange), and on the first sync ``relateToRecords`` sets
 WhoId; the invitees of a Salesforce event created in Exchange are added as attendees there
-(Exchange sends invitations only when ``sendInvitations``). Relations are never deleted here: the
-pairs keep no record of which attendees synced before, and a removal guessed wrong would drop an
-invitee someone just added.
+(Exchange sends invitations only when ``sendInvitations``). The two attendee lists merge three-way
+against the pair's attendee merge base (``SYNCED_ATTENDEES`` in the pair's base), so a removal on
+one side removes the attendee on the other and an addition is never mistaken for a removal.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from reconciler.config import ConfigSet, SyncConfiguration
@@ -22,13 +23,14 @@ from reconciler.connectors.errors import ConnectorError, ErrorKind
 from reconciler.connectors.salesforce import SalesforceConnector, SalesforceUser, soql_literal
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
-from reconciler.sync import ActionKind, Side, SyncPolicy, UpdateOp, WriteStatus
-from reconciler.sync.events import (MATCH_ORDER, OUTSIDE_ORGANIZER_KINDS, Attendee, is_organizers_item,
-                                    plan_attendees, related_record, relation_changes)
+from reconciler.sync import ActionKind, Pair, Side, SyncPolicy, UpdateOp, WriteStatus
+from reconciler.sync.events import (MATCH_ORDER, OUTSIDE_ORGANIZER_KINDS, SYNCED_ATTENDEES, Attendee, AttendeeChanges,
+                                    attendee_changes, is_organizers_item, plan_attendees, related_record,
+                                    synced_attendees)
 
 from .executor import RecordApplyOutcome, UserApplyResult, _record_status, _stale_cursors, _UserRun
 from .events import EventStores, event_policy, event_stores
-from .records import DEFAULT_PARALLEL, Progress, _silent, pair_from_record
+from .records import DEFAULT_PARALLEL, Progress, _silent, pair_from_record, pair_to_record
 from .runtime import Runtime
 
 _FIRST_SYNC = (ActionKind.CREATE_SALESFORCE, ActionKind.CREATE_EXCHANGE, ActionKind.PAIR)
@@ -58,8 +60,13 @@ def apply_event_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime,
             if entry.reset:
                 store.reset_user(entry.user, entry.object)  # type: ignore[arg-type]
             store.set_link(entry.user, linked=True, mailbox=entry.mailbox)
+            # The run rewrites the bases of the pairs it touches from the mapped fields only, so the
+            # attendee merge bases are read first and written back after the attendees.
+            synced_before = {p.salesforce_id: synced_attendees(p.base)
+                             for p in map(pair_from_record, store.pairs(entry.user, entry.object))}
             result = _UserRun(entry, policy, stores, store, on_written).run()  # type: ignore[arg-type]
-            problems = sync_attendees(entry, configuration, policy, stores, store, syncing_mailboxes, result)
+            problems = sync_attendees(entry, configuration, policy, stores, store, syncing_mailboxes, result,
+                                      synced_before)
             if problems:
                 result.state = "error"
                 result.error = "; ".join(filter(None, [result.error, *problems]))
@@ -83,15 +90,22 @@ _RELATION_BATCH = 200
 
 
 def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, policy: SyncPolicy, stores: EventStores,
-                   store: StateStore, syncing_mailboxes: frozenset[str], result: UserApplyResult) -> list[str]:
+                   store: StateStore, syncing_mailboxes: frozenset[str], result: UserApplyResult,
+                   synced_before: Mapping[str, frozenset[str]]) -> list[str]:
     """Attendees of the events this run created, updated or paired; returns the failures.
 
     Only the events the run touched are read (two look-ups), so a cycle without changes makes no
-    call here. Exchange -> Salesforce: attendees of the organizer's item (or of a meeting organised
-    outside sync, Leads and Contacts only) become EventRelations with the Exchange response;
-    WhoId on first sync with ``relateToRecords``. Salesforce -> Exchange: the invitees of a
-    Salesforce event just created in Exchange are added as attendees."""
+    call here. The attendee lists of the organizer's item (or of a meeting organised outside
+    sync: Leads and Contacts only) and of the Salesforce event merge three-way against the pair's
+    :data:`SYNCED_ATTENDEES` (``synced_before``, read before the run rewrote the bases):
+    attendees added or removed in Exchange are added or removed as EventRelations (with the
+    Exchange response), invitees added or removed in Salesforce are added to or removed from the
+    Exchange item (Exchange sends invitations only with ``sendInvitations``); WhoId on first sync
+    with ``relateToRecords``. The new merge base is stored in the pair's base when every write of
+    the event succeeded (otherwise the old one stays, so the next cycle merges again)."""
     settings = configuration.events
+    all_pairs = [pair_from_record(p) for p in store.pairs(entry.user, entry.object)]
+    _keep_merge_bases(entry, store, all_pairs, synced_before)
     if not (settings.attendees or settings.relate_to_records):
         return []
     touched: dict[str, ActionKind] = {}   # Salesforce id or Exchange id -> the action's kind
@@ -104,8 +118,7 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
         # A version that moved without a mapped change (an attendee answered) still carries responses.
         if update.store is not None:
             touched.setdefault(update.store.exchange_id, ActionKind.SKIP)
-    pairs = [p for p in map(pair_from_record, store.pairs(entry.user, entry.object))
-             if p.salesforce_id in touched or p.exchange_id in touched]
+    pairs = [p for p in all_pairs if p.salesforce_id in touched or p.exchange_id in touched]
     if not pairs:
         return []
     mailbox = entry.mailbox or ""
@@ -113,8 +126,9 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
     salesforce = {r.id: r for r in stores.salesforce.fetch([p.salesforce_id for p in pairs])}
     emails = sorted({a.email for r in exchange.values() for a in r.fields.get("Attendees") or ()})
     directory = stores.salesforce.attendee_directory(emails) if emails and settings.attendees else {}
-    creates: list[tuple[str, str, str]] = []
-    updates: list[tuple[str, str]] = []
+    to_salesforce = settings.attendees and policy.direction.writes(Side.SALESFORCE)
+    to_exchange = settings.attendees and policy.direction.writes(Side.EXCHANGE)
+    merges: list[_AttendeeMerge] = []
     who_ops: list[UpdateOp] = []
     problems: list[str] = []
     for pair in pairs:
@@ -123,7 +137,8 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
             continue
         kind = touched.get(pair.salesforce_id) or touched.get(pair.exchange_id)
         organizer = item.fields.get("Organizer")
-        if is_organizers_item(mailbox, organizer, item.fields.get("MyResponseType")):
+        organizers_item = is_organizers_item(mailbox, organizer, item.fields.get("MyResponseType"))
+        if organizers_item:
             kinds = MATCH_ORDER
         elif str(organizer).lower() not in syncing_mailboxes:
             kinds = OUTSIDE_ORGANIZER_KINDS
@@ -135,29 +150,81 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
             result.deferred.append(f"{len(plan.overflow)} attendees beyond the first 50 of event "
                                    f"{pair.salesforce_id} are not synced")
         rows = [row for row in event.fields.get("EventRelations") or () if row.is_invitee]
-        if settings.attendees and policy.direction.writes(Side.SALESFORCE):
-            changes = relation_changes(plan, {row.relation_id: row.status or "New" for row in rows}, synced=())
-            row_ids = {row.relation_id: row.id for row in rows}
-            creates += [(pair.salesforce_id, i.relation_id, i.status) for i in changes.create]
-            updates += [(row_ids[i.relation_id], i.status) for i in changes.update_status]
+        changes = attendee_changes(plan, {row.relation_id: (row.status or "New", row.email) for row in rows},
+                                   [a.email for a in attendees], synced_before.get(pair.salesforce_id, ()))
+        if not to_salesforce:
+            changes = replace(changes, create=(), update_status=(), delete=())
+        if not to_exchange or not organizers_item:   # a copy's attendee list belongs to its organizer
+            changes = replace(changes, invite=(), uninvite=())
+        merges.append(_AttendeeMerge(pair, item.id, item.version, changes,
+                                     {row.relation_id: row.id for row in rows}))
         if (settings.relate_to_records and kind in _FIRST_SYNC and not event.fields.get("WhoId")
                 and policy.direction.writes(Side.SALESFORCE) and (who := related_record(plan))):
             who_ops.append(UpdateOp(event.id, event.version, {"WhoId": who}))
-        if settings.attendees and kind is ActionKind.CREATE_EXCHANGE and policy.direction.writes(Side.EXCHANGE):
-            invitees = [row.email for row in rows if row.email]
-            if invitees:
-                answer = stores.exchange.invite(item.id, item.version, invitees)
-                if answer.status is not WriteStatus.OK:
-                    problems.append(f"inviting attendees to {item.id}: {answer.message}")
+    failed: set[str] = set()   # Salesforce ids of events with a failed attendee write
     # WhoId first: a relation write moves the event's SystemModstamp, the version WhoId's update expects.
     for start in range(0, len(who_ops), stores.salesforce.max_batch):
         answers = stores.salesforce.write(who_ops[start:start + stores.salesforce.max_batch])
         problems += [f"WhoId: {a.message}" for a in answers if a.status is not WriteStatus.OK]
-    for start in range(0, max(len(creates), len(updates)), _RELATION_BATCH // 2):
-        answers = stores.salesforce.write_relations(creates[start:start + _RELATION_BATCH // 2],
-                                                    updates[start:start + _RELATION_BATCH // 2], ())
-        problems += [f"EventRelation: {a.message}" for a in answers if a.status is not WriteStatus.OK]
+    writes = [(m.pair.salesforce_id, op) for m in merges for op in m.relation_writes()]
+    for start in range(0, len(writes), _RELATION_BATCH):
+        chunk = writes[start:start + _RELATION_BATCH]
+        creates = [op[1:] for _, op in chunk if op[0] == "create"]
+        updates = [op[1:] for _, op in chunk if op[0] == "update"]
+        deletes = [op[1] for _, op in chunk if op[0] == "delete"]
+        owners = ([e for e, op in chunk if op[0] == "create"] + [e for e, op in chunk if op[0] == "update"]
+                  + [e for e, op in chunk if op[0] == "delete"])
+        answers = stores.salesforce.write_relations(creates, updates, deletes)  # type: ignore[arg-type]
+        for owner, answer in zip(owners, answers):
+            if answer.status is not WriteStatus.OK:
+                failed.add(owner)
+                problems.append(f"EventRelation of {owner}: {answer.message}")
+    for merge in merges:
+        if merge.changes.invite or merge.changes.uninvite:
+            answer = stores.exchange.change_attendees(merge.item_id, merge.item_version, merge.changes.invite,
+                                                      merge.changes.uninvite)
+            if answer.status is not WriteStatus.OK:
+                failed.add(merge.pair.salesforce_id)
+                problems.append(f"changing the attendees of {merge.item_id}: {answer.message}")
+    _store_merge_bases(entry, store, [(m.pair.salesforce_id, m.changes.synced) for m in merges
+                                      if m.pair.salesforce_id not in failed])
     return problems
+
+
+@dataclass(frozen=True)
+class _AttendeeMerge:
+    """One event's attendee merge: its pair, the Exchange item it read, the changes."""
+
+    pair: Pair
+    item_id: str
+    item_version: str
+    changes: AttendeeChanges
+    row_ids: Mapping[str, str]   # relation id -> EventRelation row id
+
+    def relation_writes(self) -> list[tuple[str, ...]]:
+        """("create", event id, relation id, status) / ("update", row id, status) / ("delete", row id)."""
+        event_id = self.pair.salesforce_id
+        return ([("create", event_id, i.relation_id, i.status) for i in self.changes.create]
+                + [("update", self.row_ids[i.relation_id], i.status) for i in self.changes.update_status]
+                + [("delete", self.row_ids[rid]) for rid in self.changes.delete])
+
+
+def _store_merge_bases(entry: UserRecordPlan, store: StateStore, bases: Sequence[tuple[str, Sequence[str]]]) -> None:
+    """Write attendee merge bases into the pairs as they are stored now (one batch; unchanged ones skipped)."""
+    wanted = dict(bases)
+    current = [pair_from_record(p) for p in store.pairs(entry.user, entry.object)] if wanted else []
+    changed = [replace(p, base={**p.base, SYNCED_ATTENDEES: list(wanted[p.salesforce_id])}) for p in current
+               if p.salesforce_id in wanted and list(p.base.get(SYNCED_ATTENDEES) or ()) != list(wanted[p.salesforce_id])]
+    if changed:
+        store.commit_batch(entry.user, entry.object, [pair_to_record(p) for p in changed], [], [])  # type: ignore[arg-type]
+
+
+def _keep_merge_bases(entry: UserRecordPlan, store: StateStore, pairs: Sequence[Pair],
+                      synced_before: Mapping[str, frozenset[str]]) -> None:
+    """Put back the attendee merge bases of pairs the run rewrote (the core keeps mapped fields only)."""
+    lost = [(p.salesforce_id, sorted(synced_before[p.salesforce_id])) for p in pairs
+            if synced_before.get(p.salesforce_id) and SYNCED_ATTENDEES not in p.base]
+    _store_merge_bases(entry, store, lost)
 
 
 def apply_event_records(entries: Sequence[UserRecordPlan], config: ConfigSet, runtime: Runtime, store: StateStore, *,

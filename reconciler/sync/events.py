@@ -515,37 +515,61 @@ def related_record(plan: AttendeePlan) -> str | None:
     return None
 
 
+SYNCED_ATTENDEES = "~attendees"
+"""The pair-base key that keeps the relation ids (User/Lead/Contact ids) synced on both sides at
+the pair's last attendee sync, sorted. It is the merge base of the attendee list: without it a
+relation missing on one side cannot be told apart from one just added on the other."""
+
+
+def synced_attendees(base: Mapping[str, Any]) -> frozenset[str]:
+    """The relation ids a pair's base records as synced (none for a pair that never synced attendees)."""
+    return frozenset(base.get(SYNCED_ATTENDEES) or ())
+
+
 @dataclass(frozen=True)
-class RelationChanges:
+class AttendeeChanges:
+    """What a three-way merge of one event's attendee lists writes.
+
+    ``create``/``update_status``/``delete`` are EventRelation writes (``delete`` holds relation
+    ids); ``invite``/``uninvite`` are emails to add to / remove from the Exchange item; ``synced``
+    is the new merge base once all of them succeed."""
+
     create: tuple[Invitee, ...]
     update_status: tuple[Invitee, ...]
     delete: tuple[str, ...]
+    invite: tuple[str, ...]
+    uninvite: tuple[str, ...]
+    synced: tuple[str, ...]
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.create or self.update_status or self.delete or self.invite or self.uninvite)
 
 
-def relation_changes(plan: AttendeePlan, existing: Mapping[str, str], synced: Iterable[str]) -> RelationChanges:
-    """EventRelation writes that make Salesforce follow the Exchange attendee list.
+def attendee_changes(plan: AttendeePlan, salesforce: Mapping[str, tuple[str, str | None]],
+                     exchange_emails: Iterable[str], synced: Iterable[str]) -> AttendeeChanges:
+    """Merge an event's Exchange attendees (``plan``) and Salesforce invitees three-way, like fields.
 
-    ``existing``: relation id (the User/Lead/Contact id) -> current Status. ``synced``: relation
-    ids the pair's last sync knew on both sides. Responses flow from Exchange only, so a status is
-    overwritten from Exchange; a relation is deleted only when it was synced before and its attendee
-    left Exchange (an invitee just added in Salesforce is on its way to Exchange, not removed)."""
+    ``salesforce``: relation id -> (Status, email) of the event's invitee EventRelations;
+    ``exchange_emails``: every attendee address on the item; ``synced``: the pair's
+    :data:`SYNCED_ATTENDEES`. On each side, one present now but not in the base was added there
+    and is added to the other side; one in the base but gone from a side was removed there and
+    is removed from the other side. Responses flow from Exchange only, so a status is
+    overwritten from Exchange. Salesforce invitees Exchange already lists under an address the
+    directory cannot match (ambiguous) are left alone."""
     wanted = {invitee.relation_id: invitee for invitee in plan.invitees}
     known = set(synced)
-    create = tuple(i for rid, i in sorted(wanted.items()) if rid not in existing)
-    update = tuple(i for rid, i in sorted(wanted.items()) if rid in existing and existing[rid] != i.status)
-    delete = tuple(sorted(rid for rid in existing if rid not in wanted and rid in known))
-    return RelationChanges(create, update, delete)
-
-
-def attendees_to_invite(salesforce_invitees: Mapping[str, str], exchange_emails: Iterable[str],
-                        synced: Iterable[str]) -> tuple[str, ...]:
-    """Emails of Salesforce invitees (relation id -> email) to add to the Exchange item: those not
-    yet attendees and not synced before (one synced before and now gone from Exchange was removed
-    there, and the removal wins). Exchange sends the invitations only when configured."""
     present = {_folded(email) for email in exchange_emails}
-    known = set(synced)
-    return tuple(sorted(email for rid, email in salesforce_invitees.items()
-                        if _folded(email) not in present and rid not in known))
+    create = tuple(i for rid, i in sorted(wanted.items()) if rid not in salesforce and rid not in known)
+    uninvite = tuple(i for rid, i in sorted(wanted.items()) if rid not in salesforce and rid in known)
+    update = tuple(i for rid, i in sorted(wanted.items())
+                   if rid in salesforce and salesforce[rid][0] != i.status)
+    delete = tuple(sorted(rid for rid in salesforce if rid not in wanted and rid in known))
+    invite = {rid: email for rid, (_status, email) in sorted(salesforce.items())
+              if rid not in wanted and rid not in known and email and _folded(email) not in present}
+    synced_now = (set(wanted) - {i.relation_id for i in uninvite}) | set(invite)
+    return AttendeeChanges(create, update, delete, tuple(invite.values()), tuple(i.email for i in uninvite),
+                           tuple(sorted(synced_now)))
 
 
 # -- organizers, invitees' copies and child events --------------------------------------------------------

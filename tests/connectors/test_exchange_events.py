@@ -194,12 +194,23 @@ def test_attendees_added_from_salesforce_get_invitations_only_when_configured(st
     alice = store_for(send_invitations=send)
     made = alice.write([CreateOp({"Subject": "Partner sync", "Start": utc(LA, 4, "08:00"), "End": utc(LA, 4, "08:30"),
                                   "IsAllDayEvent": "false"})])
-    invited = alice.invite(made[0].record_id, made[0].version, ["bob@acme.example"])
+    invited = alice.change_attendees(made[0].record_id, made[0].version, ["bob@acme.example"], [])
     assert invited.status is WriteStatus.OK
     [item] = alice.fetch([made[0].record_id])
     assert [a.email for a in item.fields["Attendees"]] == ["bob@acme.example"]
     bob = [r.fields["Subject"] for r in listing(store_for("bob"))[0].values() if r.fields["Subject"] == "Partner sync"]
     assert bob == delivered
+
+
+def test_attendees_removed_in_salesforce_leave_the_item_conditionally(store_for) -> None:
+    alice = store_for()
+    [kickoff] = named(listing(alice)[0], "Initech kickoff")
+    stale = kickoff.version
+    changed = alice.change_attendees(kickoff.id, kickoff.version, ["monty@snpp.example"], ["RAJ.PATEL@initech.example"])
+    assert changed.status is WriteStatus.OK and changed.version != stale
+    [item] = alice.fetch([kickoff.id])
+    assert sorted(a.email for a in item.fields["Attendees"]) == ["bob@acme.example", "monty@snpp.example"]
+    assert alice.change_attendees(kickoff.id, stale, [], ["bob@acme.example"]).status is WriteStatus.CONFLICT
 
 
 @pytest.mark.parametrize(("send", "cancelled"), [(False, False), (True, True)])

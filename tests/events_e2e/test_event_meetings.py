@@ -9,7 +9,9 @@ import datetime as dt
 from events_e2e.conftest import calendar, salesforce_events, subjects
 from exchangelib import Attendee, CalendarItem, EWSDateTime, Mailbox
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
-from sync_e2e.conftest import EXCHANGE, World
+from sync_e2e.conftest import EXCHANGE, SALESFORCE, World
+
+from reconciler.sync import UpdateOp, WriteStatus
 
 ALICE, BOB, CAROL = "alice@acme.example", "bob.sf@acme.example.crm", "carol@acme.example"
 LA, LONDON, AUCKLAND = "America/Los_Angeles", "Europe/London", "Pacific/Auckland"
@@ -70,4 +72,63 @@ def test_a_declining_invitee_loses_the_child_event_and_the_relations_carry_every
     assert len(subjects(world.everything(calendar(world, "bob@acme.example", LONDON)), SUBJECT)) == 1
     plan, outcome = world.cycle()
     assert outcome.ok
+    assert all(r.written == 0 for r in outcome.records.results if r.object == "event")
+
+
+def _edit(store, record, **fields) -> None:
+    [result] = store.write([UpdateOp(record.id, record.version, fields)])
+    assert result.status is WriteStatus.OK, result
+
+
+def _kickoff(world: World):
+    [parent] = subjects(world.everything(salesforce_events(world, ALICE, LA)), "Initech kickoff")
+    return parent
+
+
+def _exchange_attendees(world: World) -> list[str]:
+    [item] = subjects(world.everything(calendar(world, ALICE, LA)), "Initech kickoff")
+    return sorted(a.email.lower() for a in item.fields["Attendees"])
+
+
+def _invitees(world: World) -> dict[str, str | None]:
+    return {row.email: row.relation_type for row in _kickoff(world).fields["EventRelations"] if row.is_invitee}
+
+
+def test_attendees_added_or_removed_on_either_side_follow_on_the_other(world: World):
+    world.cycle()
+    world.cycle()
+    assert _invitees(world) == {"bob@acme.example": "User", "raj.patel@initech.example": "Contact"}
+
+    # Exchange: alice takes Raj off the meeting; his EventRelation goes, Bob's stays.
+    account = world.runtime.exchange(EXCHANGE).account(ALICE)
+    meeting = account.calendar.get(subject="Initech kickoff")
+    meeting.required_attendees = [a for a in meeting.required_attendees if a.mailbox.email_address == "bob@acme.example"]
+    meeting.save(update_fields=["required_attendees"])
+    _, outcome = world.cycle()
+    assert outcome.ok, outcome.records
+    assert _invitees(world) == {"bob@acme.example": "User"}
+
+    # Salesforce: Monty (a Lead) is invited while the event is edited; he becomes an attendee.
+    salesforce = salesforce_events(world, ALICE, LA)
+    [monty] = world.runtime.salesforce(SALESFORCE).query_all(
+        "SELECT Id FROM Lead WHERE Email = 'monty@snpp.example'", "finding the lead")
+    parent = _kickoff(world)
+    assert [r.status for r in salesforce.write_relations([(parent.id, monty["Id"], "New")], [], [])] == [WriteStatus.OK]
+    _edit(salesforce, _kickoff(world), Location="Room 9")
+    _, outcome = world.cycle()
+    assert outcome.ok, outcome.records
+    assert _exchange_attendees(world) == ["bob@acme.example", "monty@snpp.example"]
+    assert _invitees(world) == {"bob@acme.example": "User", "monty@snpp.example": "Lead"}, "Raj stays removed"
+
+    # Salesforce: Monty is uninvited again; Exchange drops him.
+    [row] = [r for r in _kickoff(world).fields["EventRelations"] if r.relation_id == monty["Id"]]
+    assert [r.status for r in salesforce.write_relations([], [], [row.id])] == [WriteStatus.OK]
+    _edit(salesforce, _kickoff(world), Location="Room 4")
+    _, outcome = world.cycle()
+    assert outcome.ok, outcome.records
+    assert _exchange_attendees(world) == ["bob@acme.example"]
+    assert _invitees(world) == {"bob@acme.example": "User"}
+
+    world.cycle()
+    _, outcome = world.cycle()
     assert all(r.written == 0 for r in outcome.records.results if r.object == "event")

@@ -10,11 +10,11 @@ import pytest
 
 from reconciler.sync import ActionKind, Side, SideSnapshot, SourceRecord, SyncPolicy, build_mapping, decide
 from reconciler.sync.events import (
-    EVENT, MASKED_SUBJECT, OUTSIDE_ORGANIZER_KINDS, Attendee, AttendeePlan, CopyAction, EventWindow, ExchangeEventCodec, ExchangeEventValues,
-    Invitee, ItemRole, OccurrenceKey, PrivateEvents, RelationKind, SalesforceEventCodec, Treatment, attendees_to_invite,
-    invitee_copy_decision, is_organizers_item, masked, occurrence_key, pairs_outside_window, plan_attendees,
-    privacy_treatment, related_record, relation_changes, relation_status, salesforce_recurrence_reason,
-    selected_by_category, writable_into_masked,
+    EVENT, MASKED_SUBJECT, OUTSIDE_ORGANIZER_KINDS, SYNCED_ATTENDEES, Attendee, AttendeePlan, CopyAction, EventWindow,
+    ExchangeEventCodec, ExchangeEventValues, Invitee, ItemRole, OccurrenceKey, PrivateEvents, RelationKind,
+    SalesforceEventCodec, Treatment, attendee_changes, invitee_copy_decision, is_organizers_item, masked, occurrence_key, pairs_outside_window, plan_attendees,
+    privacy_treatment, related_record, relation_status, salesforce_recurrence_reason,
+    selected_by_category, synced_attendees, writable_into_masked,
 )
 from reconciler.sync.status import Pair
 from reconciler.sync.time_rules import EventTimeError
@@ -299,18 +299,45 @@ def test_relate_to_records_prefers_a_contact_then_a_lead() -> None:
     assert related_record(AttendeePlan((Invitee("005B", RelationKind.USER, "b", "New"),), (), (), ())) is None
 
 
-def test_relation_changes_follow_exchange_and_keep_invitees_added_in_salesforce() -> None:
-    plan = plan_attendees([Attendee("bob@acme.example", "Decline"), Attendee("jane@globex.example")], DIRECTORY)
-    changes = relation_changes(plan, existing={"005B": "New", "00QM": "New", "003X": "Accepted"},
-                               synced={"005B", "00QM"})
-    assert [i.relation_id for i in changes.create] == ["003J"]
+def _merge(exchange: list[Attendee], salesforce: dict[str, tuple[str, str | None]], synced: set[str]):
+    return attendee_changes(plan_attendees(exchange, DIRECTORY), salesforce, [a.email for a in exchange], synced)
+
+
+def test_attendees_merge_three_way_adding_on_each_side_what_the_other_added() -> None:
+    changes = _merge([Attendee("bob@acme.example", "Decline"), Attendee("jane@globex.example")],
+                     {"005B": ("New", "bob@acme.example"), "003X": ("Accepted", "new@x.example")}, synced={"005B"})
+    assert [i.relation_id for i in changes.create] == ["003J"]          # added in Exchange
     assert [(i.relation_id, i.status) for i in changes.update_status] == [("005B", "Declined")]
-    assert changes.delete == ("00QM",)   # removed in Exchange; 003X was just added in Salesforce
+    assert changes.invite == ("new@x.example",)                          # added in Salesforce
+    assert (changes.delete, changes.uninvite) == ((), ())
+    assert changes.synced == ("003J", "003X", "005B")
 
 
-def test_invitees_added_in_salesforce_become_exchange_attendees() -> None:
-    assert attendees_to_invite({"003X": "new@x.example", "005B": "bob@acme.example", "00QM": "monty@snpp.example"},
-                               ["BOB@acme.example"], synced={"00QM"}) == ("new@x.example",)
+def test_an_attendee_removed_on_one_side_is_removed_from_the_other() -> None:
+    synced = {"005B", "00QM", "003J"}
+    changes = _merge([Attendee("bob@acme.example"), Attendee("jane@globex.example")],   # monty left Exchange
+                     {"005B": ("New", "bob@acme.example"), "00QM": ("New", "monty@snpp.example")},  # jane left Salesforce
+                     synced)
+    assert changes.delete == ("00QM",)
+    assert changes.uninvite == ("jane@globex.example",)
+    assert (changes.create, changes.invite, changes.update_status) == ((), (), ())
+    assert changes.synced == ("005B",)
+
+
+def test_without_a_merge_base_nothing_is_removed_and_both_lists_are_united() -> None:
+    changes = _merge([Attendee("jane@globex.example")], {"00QM": ("New", "monty@snpp.example")}, synced=set())
+    assert ([i.relation_id for i in changes.create], changes.invite, changes.delete, changes.uninvite) == (
+        ["003J"], ("monty@snpp.example",), (), ())
+
+
+def test_an_attendee_list_in_step_writes_nothing() -> None:
+    changes = _merge([Attendee("bob@acme.example", "Accept")], {"005B": ("Accepted", "bob@acme.example")}, {"005B"})
+    assert not changes.writes and changes.synced == ("005B",)
+
+
+def test_the_merge_base_lives_in_the_pair_base() -> None:
+    assert synced_attendees({"Subject": "x", SYNCED_ATTENDEES: ["005B", "003J"]}) == {"005B", "003J"}
+    assert synced_attendees({"Subject": "x"}) == frozenset()
 
 
 # -- organizers and copies ------------------------------------------------------------------------------
