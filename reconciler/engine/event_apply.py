@@ -24,12 +24,10 @@ from reconciler.connectors.salesforce import SalesforceConnector, SalesforceUser
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
 from reconciler.sync import ActionKind, Pair, Side, SyncPolicy, UpdateOp, WriteStatus
-from reconciler.sync.events import (MATCH_ORDER, OUTSIDE_ORGANIZER_KINDS, SYNCED_ATTENDEES, Attendee, AttendeeChanges,
-                                    attendee_changes, is_organizers_item, plan_attendees, related_record,
-                                    synced_attendees)
+from reconciler.sync.events import SYNCED_ATTENDEES, AttendeeChanges, related_record, synced_attendees
 
 from .executor import RecordApplyOutcome, UserApplyResult, _record_status, _stale_cursors, _UserRun
-from .events import EventStores, event_policy, event_stores
+from .events import EventStores, event_policy, event_stores, merge_event_attendees
 from .records import DEFAULT_PARALLEL, Progress, _silent, pair_from_record, pair_to_record
 from .runtime import Runtime
 
@@ -126,38 +124,26 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
     salesforce = {r.id: r for r in stores.salesforce.fetch([p.salesforce_id for p in pairs])}
     emails = sorted({a.email for r in exchange.values() for a in r.fields.get("Attendees") or ()})
     directory = stores.salesforce.attendee_directory(emails) if emails and settings.attendees else {}
-    to_salesforce = settings.attendees and policy.direction.writes(Side.SALESFORCE)
-    to_exchange = settings.attendees and policy.direction.writes(Side.EXCHANGE)
+    to_salesforce = bool(settings.attendees) and policy.direction.writes(Side.SALESFORCE)
+    to_exchange = bool(settings.attendees) and policy.direction.writes(Side.EXCHANGE)
     merges: list[_AttendeeMerge] = []
     who_ops: list[UpdateOp] = []
     problems: list[str] = []
     for pair in pairs:
         item, event = exchange.get(pair.exchange_id), salesforce.get(pair.salesforce_id)
-        if item is None or event is None or event.fields.get("IsChild"):
+        if item is None or event is None:
             continue
-        kind = touched.get(pair.salesforce_id) or touched.get(pair.exchange_id)
-        organizer = item.fields.get("Organizer")
-        organizers_item = is_organizers_item(mailbox, organizer, item.fields.get("MyResponseType"))
-        if organizers_item:
-            kinds = MATCH_ORDER
-        elif str(organizer).lower() not in syncing_mailboxes:
-            kinds = OUTSIDE_ORGANIZER_KINDS
-        else:
-            continue   # an invitee's copy: its child event follows the organizer's parent
-        attendees: Sequence[Attendee] = item.fields.get("Attendees") or ()
-        plan = plan_attendees(attendees, directory, exclude=[mailbox, str(organizer or "")], kinds=kinds)
+        merged = merge_event_attendees(mailbox, item, event, directory, synced_before.get(pair.salesforce_id, ()),
+                                       syncing_mailboxes, to_salesforce=to_salesforce, to_exchange=to_exchange)
+        if merged is None:
+            continue
+        plan, changes = merged
         if plan.overflow:
             result.deferred.append(f"{len(plan.overflow)} attendees beyond the first 50 of event "
                                    f"{pair.salesforce_id} are not synced")
         rows = [row for row in event.fields.get("EventRelations") or () if row.is_invitee]
-        changes = attendee_changes(plan, {row.relation_id: (row.status or "New", row.email) for row in rows},
-                                   [a.email for a in attendees], synced_before.get(pair.salesforce_id, ()))
-        if not to_salesforce:
-            changes = replace(changes, create=(), update_status=(), delete=())
-        if not to_exchange or not organizers_item:   # a copy's attendee list belongs to its organizer
-            changes = replace(changes, invite=(), uninvite=())
-        merges.append(_AttendeeMerge(pair, item.id, item.version, changes,
-                                     {row.relation_id: row.id for row in rows}))
+        merges.append(_AttendeeMerge(pair, item.id, item.version, changes, {row.relation_id: row.id for row in rows}))
+        kind = touched.get(pair.salesforce_id) or touched.get(pair.exchange_id)
         if (settings.relate_to_records and kind in _FIRST_SYNC and not event.fields.get("WhoId")
                 and policy.direction.writes(Side.SALESFORCE) and (who := related_record(plan))):
             who_ops.append(UpdateOp(event.id, event.version, {"WhoId": who}))

@@ -19,7 +19,7 @@ the window is listed in full and occurrences no longer there count as gone.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,14 +28,15 @@ from reconciler.connectors.errors import ConnectorError
 from reconciler.connectors.exchange_events import ExchangeCalendarStore
 from reconciler.connectors.salesforce import SalesforceUser
 from reconciler.connectors.salesforce_events import DEFAULT_EVENT_FIELDS, SalesforceEventStore
-from reconciler.plan.records import UserRecordPlan, UserSyncStatus
+from reconciler.plan.records import AttendeeChange, UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
 from reconciler.sync import (OVER_LIMIT, Action, ActionKind, ConflictPolicy, DeletePolicies, DeletePolicy, Direction,
                              FieldOverride, GuardViolation, Limits, MappingError, Pair, PairUpdate, Side, SideSnapshot, SourceRecord, SyncPolicy,
                              Tombstone, build_mapping, decide)
-from reconciler.sync.events import (EVENT, MASKED_KEYS, CopyAction, EventWindow, OccurrenceKey, PrivateEvents,
-                                    invitee_copy_decision, is_organizers_item, pairs_outside_window,
-                                    subject_start_end_key)
+from reconciler.sync.events import (EVENT, MASKED_KEYS, MATCH_ORDER, OUTSIDE_ORGANIZER_KINDS, AttendeeChanges,
+                                    AttendeeDirectory, AttendeePlan, CopyAction, EventWindow, OccurrenceKey,
+                                    PrivateEvents, attendee_changes, invitee_copy_decision, is_organizers_item,
+                                    pairs_outside_window, plan_attendees, subject_start_end_key, synced_attendees)
 
 from .records import Listing, list_side, pair_from_record, tombstone_from_record, with_revisits
 from .roster import RosterEntry
@@ -228,6 +229,11 @@ def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[Roste
     except ConnectorError as error:
         return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
     actions, bookkeeping, halt = decided
+    try:
+        attendees = attendee_preview(configuration, policy, stores, actions, bookkeeping, stored, listings,
+                                     entry.mailbox, syncing_mailboxes(roster))
+    except ConnectorError as error:
+        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
     actions = [*actions, *(Action(ActionKind.SKIP, EVENT.name, s.id, None, s.subject or "(no subject)", s.reason)
                            for s in series)]
     salesforce, exchange = listings[Side.SALESFORCE], listings[Side.EXCHANGE]
@@ -240,6 +246,7 @@ def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[Roste
         start_cursors={side.value: cursor for side, cursor in start.items()},
         next_cursors=next_cursors, cursors_final=not errors and not waiting and len(next_cursors) == 2,
         listing_errors=errors, actions=tuple(actions), bookkeeping=bookkeeping, halt=halt, revisits=revisits,
+        attendees=attendees,
         full_listings={side.value: now.isoformat() for side, listing in ((Side.SALESFORCE, salesforce),
                                                                           (Side.EXCHANGE, exchange))
                        if listing.snapshot.full and listing.cursor is not None},
@@ -258,10 +265,7 @@ def _decided(policy: SyncPolicy, stores: EventStores, stored: Sequence[Pair], li
     # A frozen pair whose event is listed again (moved back into the window) resumes.
     listed = {r.id for r in salesforce.records} | {r.id for r in exchange.records}
     pairs = inside + [p for p in outside if p.salesforce_id in listed or p.exchange_id in listed]
-    syncing = frozenset(e.mailbox.lower() for e in roster
-                        if e.mailbox and e.skip_reason is None and e.configuration is not None
-                        and e.configuration.events.direction != "none")
-    salesforce, exchange, skipped = sort_out_copies(salesforce, exchange, pairs, entry.mailbox, syncing)
+    salesforce, exchange, skipped = sort_out_copies(salesforce, exchange, pairs, entry.mailbox, syncing_mailboxes(roster))
     errors = any(listing.error is not None for listing in listings.values())
     decisions = decide(policy, pairs, salesforce, exchange, tombstones, listing_errors=errors, now=now)
     # A delete of an unchanged item (its child event went: the invitee declined) needs the item to
@@ -272,6 +276,97 @@ def _decided(policy: SyncPolicy, stores: EventStores, stored: Sequence[Pair], li
     actions = settle_copy_pairs(decisions.actions, salesforce, replace(exchange, records=exchange.records + tuple(items)),
                                 entry.mailbox)
     return [*actions, *skipped], decisions.bookkeeping, decisions.halt
+
+
+def syncing_mailboxes(roster: Sequence[RosterEntry]) -> frozenset[str]:
+    """The mailboxes whose events sync (folded): a meeting they organise has a Salesforce parent."""
+    return frozenset(e.mailbox.lower() for e in roster
+                     if e.mailbox and e.skip_reason is None and e.configuration is not None
+                     and e.configuration.events.direction != "none")
+
+
+# -- attendees ---------------------------------------------------------------------------------------
+
+_NO_ATTENDEE_MERGE = (ActionKind.DELETE_EXCHANGE, ActionKind.DELETE_SALESFORCE, ActionKind.UNLINK)
+
+
+def merge_event_attendees(mailbox: str, item: SourceRecord | None, event: SourceRecord | None,
+                          directory: AttendeeDirectory, synced: Iterable[str], syncing: frozenset[str], *,
+                          to_salesforce: bool, to_exchange: bool) -> tuple[AttendeePlan, AttendeeChanges] | None:
+    """The attendee merge of one event (docs/event-rules.md, "Attendees"); None when its
+    attendees are not this pair's to sync: a child event, or an invitee's copy of a meeting whose
+    organizer syncs (the child follows the organizer's parent). A missing side (an event about
+    to be created) counts as having no attendees. A copy of a meeting organised outside sync
+    relates Leads and Contacts only, and its attendee list is never written (it is the organizer's)."""
+    if event is not None and event.fields.get("IsChild"):
+        return None
+    organizer = item.fields.get("Organizer") if item is not None else None
+    organizers_item = item is None or is_organizers_item(mailbox, organizer, item.fields.get("MyResponseType"))  # type: ignore[arg-type]
+    if not organizers_item and str(organizer).lower() in syncing:
+        return None
+    attendees = list(item.fields.get("Attendees") or ()) if item is not None else []  # type: ignore[call-overload]
+    plan = plan_attendees(attendees, directory, exclude=[mailbox, str(organizer or "")],
+                          kinds=MATCH_ORDER if organizers_item else OUTSIDE_ORGANIZER_KINDS)
+    rows = [row for row in (event.fields.get("EventRelations") or () if event is not None else ())  # type: ignore[attr-defined]
+            if row.is_invitee]
+    changes = attendee_changes(plan, {row.relation_id: (row.status or "New", row.email) for row in rows},
+                               [a.email for a in attendees], synced, to_salesforce=to_salesforce,
+                               to_exchange=to_exchange and organizers_item)
+    return plan, changes
+
+
+def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, stores: EventStores,
+                     actions: Sequence[Action], bookkeeping: Sequence[PairUpdate], stored: Sequence[Pair],
+                     listings: Mapping[Side, Listing], mailbox: str, syncing: frozenset[str]) -> tuple[AttendeeChange, ...]:
+    """The attendee writes apply is expected to make, itemised for the plan.
+
+    The same merge apply runs after the batches, over the events the plan creates, updates, pairs
+    or re-versions, from the records the listing read (the few it did not, because only the other
+    side changed, are fetched; none in a cycle without changes). An event created this run merges
+    against nothing: its attendees are all added to the new side."""
+    if not configuration.events.attendees:
+        return ()
+    jobs: list[tuple[str, str | None, str | None]] = []   # (display name, salesforce id, exchange id)
+    for action in actions:
+        if (action.writes or action.kind is ActionKind.PAIR) and action.kind not in _NO_ATTENDEE_MERGE:
+            jobs.append((action.display_name, action.salesforce_id, action.exchange_id))
+    for update in bookkeeping:
+        if update.store is not None:
+            jobs.append(("", update.store.salesforce_id, update.store.exchange_id))
+    if not jobs:
+        return ()
+    known = {r.id: r for listing in listings.values() for r in listing.snapshot.records}
+    missing = {Side.SALESFORCE: sorted({s for _, s, _ in jobs if s and s not in known}),
+               Side.EXCHANGE: sorted({e for _, _, e in jobs if e and e not in known})}
+    if missing[Side.SALESFORCE]:
+        known.update({r.id: r for r in stores.salesforce.fetch(missing[Side.SALESFORCE])})
+    if missing[Side.EXCHANGE]:
+        known.update({r.id: r for r in stores.exchange.fetch(missing[Side.EXCHANGE])})
+    emails = sorted({a.email for _, _, e in jobs if e in known for a in known[e].fields.get("Attendees") or ()})  # type: ignore[attr-defined]
+    directory = stores.salesforce.attendee_directory(emails) if emails else {}
+    bases = {p.salesforce_id: synced_attendees(p.base) for p in stored}
+    preview: list[AttendeeChange] = []
+    for name, salesforce_id, exchange_id in dict.fromkeys(jobs):
+        event, item = known.get(salesforce_id or ""), known.get(exchange_id or "")
+        merged = merge_event_attendees(mailbox, item, event, directory, bases.get(salesforce_id or "", ()), syncing,
+                                       to_salesforce=policy.direction.writes(Side.SALESFORCE),
+                                       to_exchange=policy.direction.writes(Side.EXCHANGE))
+        if merged is None:
+            continue
+        changes = merged[1]
+        record = item or event
+        title = name or (str(record.fields.get("Subject") or "(no subject)") if record else "(no subject)")
+        kinds = {i.relation_id: i.kind.value for i in merged[0].invitees}
+        rows = {row.relation_id: row for row in (event.fields.get("EventRelations") or () if event else ())}  # type: ignore[attr-defined]
+        preview += [AttendeeChange(title, salesforce_id, exchange_id, "create_relation", i.relation_id, i.kind.value,
+                                   i.status) for i in changes.create]
+        preview += [AttendeeChange(title, salesforce_id, exchange_id, "update_relation", i.relation_id, i.kind.value,
+                                   i.status) for i in changes.update_status]
+        preview += [AttendeeChange(title, salesforce_id, exchange_id, "delete_relation", rid,
+                                   kinds.get(rid) or rows[rid].relation_type) for rid in changes.delete]
+        preview += [AttendeeChange(title, salesforce_id, exchange_id, "invite", email) for email in changes.invite]
+        preview += [AttendeeChange(title, salesforce_id, exchange_id, "uninvite", email) for email in changes.uninvite]
+    return tuple(preview)
 
 
 COPY_PAIR_REASON = ("the invitee's copy and child event of a meeting follow the organizer's event on each side; "

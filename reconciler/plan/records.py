@@ -35,6 +35,34 @@ class UserSyncStatus:
 
 
 @dataclass(frozen=True)
+class AttendeeChange:
+    """One attendee write the plan expects for an event (events only).
+
+    ``change`` is ``create_relation`` / ``update_relation`` / ``delete_relation`` (a Salesforce
+    EventRelation, ``who`` its User/Lead/Contact id) or ``invite`` / ``uninvite`` (an attendee of
+    the Exchange item, ``who`` the address); ``status`` is the relation's new Status. An event
+    created this run has no Salesforce id yet (``salesforce_id`` None). Apply re-reads the events
+    and merges again, so a record that moved since the plan gets what it needs by then."""
+
+    event: str
+    salesforce_id: str | None
+    exchange_id: str | None
+    change: str
+    who: str
+    kind: str | None = None
+    status: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event": self.event, "salesforce_id": self.salesforce_id, "exchange_id": self.exchange_id,
+                "change": self.change, "who": self.who, "kind": self.kind, "status": self.status}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> AttendeeChange:
+        return cls(doc["event"], doc.get("salesforce_id"), doc.get("exchange_id"), doc["change"], doc["who"],
+                   doc.get("kind"), doc.get("status"))
+
+
+@dataclass(frozen=True)
 class UserRecordPlan:
     """One user's cycle for one object type.
 
@@ -67,6 +95,7 @@ class UserRecordPlan:
     guards: tuple[GuardViolation, ...] = ()
     revisits: tuple[tuple[str, str], ...] = ()
     full_listings: Mapping[str, str] = field(default_factory=dict)
+    attendees: tuple[AttendeeChange, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -75,7 +104,8 @@ class UserRecordPlan:
 
     @property
     def change_count(self) -> int:
-        return sum(action.is_change for action in self.actions)
+        """Record actions that change something, plus the attendee writes an event entry expects."""
+        return sum(action.is_change for action in self.actions) + len(self.attendees)
 
     @property
     def violations(self) -> tuple[GuardViolation, ...]:
@@ -104,6 +134,7 @@ class UserRecordPlan:
             "guards": [violation_to_json(violation) for violation in self.guards],
             "revisits": [list(ref) for ref in self.revisits],
             "full_listings": dict(self.full_listings),
+            "attendees": [change.to_json() for change in self.attendees],
         }
 
     @classmethod
@@ -121,6 +152,7 @@ class UserRecordPlan:
             guards=tuple(violation_from_json(v) for v in doc.get("guards", ())),
             revisits=tuple((str(side), str(record_id)) for side, record_id in doc.get("revisits", ())),
             full_listings=dict(doc.get("full_listings") or {}),
+            attendees=tuple(AttendeeChange.from_json(a) for a in doc.get("attendees", ())),
         )
 
 
@@ -287,6 +319,12 @@ def render_records_text(record_changes: Iterable[Mapping[str, Any]]) -> list[str
                              f"exchange {_value(conflict.exchange_value)}; {conflict.winner.value} wins ({conflict.rule})")
             for issue in action.issues:
                 lines.append(f"        note: {issue}")
+        for change in entry.attendees:
+            ids = ", ".join(f"{side} {record_id}" for side, record_id in
+                            (("salesforce", change.salesforce_id), ("exchange", change.exchange_id)) if record_id)
+            detail = ", ".join(filter(None, [change.kind, change.status]))
+            lines.append(f"    @ {change.change.replace('_', ' ')} {change.who}" + (f" ({detail})" if detail else "")
+                         + f" of {change.event}" + (f" [{ids}]" if ids else ""))
     totals: Counter[str] = Counter()
     for entry in entries:
         totals.update(entry.counts)
@@ -314,6 +352,7 @@ def render_records_markdown(record_changes: Iterable[Mapping[str, Any]]) -> list
             per_configuration[configuration]["guard violations"] += len(entry.violations)
         for action in entry.actions:
             fields[action.kind.value].update(f"{c.side.value}.{c.field}" for c in action.changes)
+        per_configuration[configuration].update(f"attendee {c.change}" for c in entry.attendees)
     lines = ["", "#### Record changes", "", "| Configuration | Counts |", "| --- | --- |"]
     for configuration in sorted(per_configuration):
         counts = per_configuration[configuration]

@@ -547,7 +547,8 @@ class AttendeeChanges:
 
 
 def attendee_changes(plan: AttendeePlan, salesforce: Mapping[str, tuple[str, str | None]],
-                     exchange_emails: Iterable[str], synced: Iterable[str]) -> AttendeeChanges:
+                     exchange_emails: Iterable[str], synced: Iterable[str], *, to_salesforce: bool = True,
+                     to_exchange: bool = True) -> AttendeeChanges:
     """Merge an event's Exchange attendees (``plan``) and Salesforce invitees three-way, like fields.
 
     ``salesforce``: relation id -> (Status, email) of the event's invitee EventRelations;
@@ -555,21 +556,25 @@ def attendee_changes(plan: AttendeePlan, salesforce: Mapping[str, tuple[str, str
     :data:`SYNCED_ATTENDEES`. On each side, one present now but not in the base was added there
     and is added to the other side; one in the base but gone from a side was removed there and
     is removed from the other side. Responses flow from Exchange only, so a status is
-    overwritten from Exchange. Salesforce invitees Exchange already lists under an address the
+    overwritten from Exchange. With one side not written (``to_salesforce``/``to_exchange``
+    False: a one-way direction, or a copy whose attendee list is its organizer's), the other
+    side is the source and wins outright. Salesforce invitees Exchange lists under an address the
     directory cannot match (ambiguous) are left alone."""
     wanted = {invitee.relation_id: invitee for invitee in plan.invitees}
-    known = set(synced)
+    known = set(synced) if to_salesforce and to_exchange else set()
     present = {_folded(email) for email in exchange_emails}
     create = tuple(i for rid, i in sorted(wanted.items()) if rid not in salesforce and rid not in known)
-    uninvite = tuple(i for rid, i in sorted(wanted.items()) if rid not in salesforce and rid in known)
-    update = tuple(i for rid, i in sorted(wanted.items())
-                   if rid in salesforce and salesforce[rid][0] != i.status)
-    delete = tuple(sorted(rid for rid in salesforce if rid not in wanted and rid in known))
+    uninvite = tuple(i.email for rid, i in sorted(wanted.items()) if rid not in salesforce and rid in known)
+    update = tuple(i for rid, i in sorted(wanted.items()) if rid in salesforce and salesforce[rid][0] != i.status)
+    delete = tuple(sorted(rid for rid in salesforce if rid not in wanted and rid in set(synced)))
     invite = {rid: email for rid, (_status, email) in sorted(salesforce.items())
               if rid not in wanted and rid not in known and email and _folded(email) not in present}
-    synced_now = (set(wanted) - {i.relation_id for i in uninvite}) | set(invite)
-    return AttendeeChanges(create, update, delete, tuple(invite.values()), tuple(i.email for i in uninvite),
-                           tuple(sorted(synced_now)))
+    if not to_salesforce:
+        create, update, delete = (), (), ()
+    if not to_exchange:
+        invite, uninvite = {}, ()
+    synced_now = {rid for rid in wanted if rid in salesforce} | {i.relation_id for i in create} | set(invite)
+    return AttendeeChanges(create, update, delete, tuple(invite.values()), uninvite, tuple(sorted(synced_now)))
 
 
 # -- organizers, invitees' copies and child events --------------------------------------------------------

@@ -11,6 +11,7 @@ from exchangelib import Attendee, CalendarItem, EWSDateTime, Mailbox
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 from sync_e2e.conftest import EXCHANGE, SALESFORCE, World
 
+from reconciler.plan.records import record_entries, render_records_markdown, render_records_text
 from reconciler.sync import UpdateOp, WriteStatus
 
 ALICE, BOB, CAROL = "alice@acme.example", "bob.sf@acme.example.crm", "carol@acme.example"
@@ -104,7 +105,18 @@ def test_attendees_added_or_removed_on_either_side_follow_on_the_other(world: Wo
     meeting = account.calendar.get(subject="Initech kickoff")
     meeting.required_attendees = [a for a in meeting.required_attendees if a.mailbox.email_address == "bob@acme.example"]
     meeting.save(update_fields=["required_attendees"])
-    _, outcome = world.cycle()
+    raj = next(r for r in _kickoff(world).fields["EventRelations"] if r.email == "raj.patel@initech.example")
+    plan = world.plan()
+    # The plan itemises the attendee writes (text and JSON); the markdown counts them, naming no one.
+    [entry] = [e for e in record_entries(plan.record_changes) if e.object == "event" and e.user == "alice"]
+    assert [(c.change, c.who, c.kind, c.salesforce_id) for c in entry.attendees] == [
+        ("delete_relation", raj.relation_id, "Contact", raj.event_id)]
+    assert entry.change_count >= 1
+    text = "\n".join(render_records_text(plan.record_changes))
+    assert f"@ delete relation {raj.relation_id} (Contact) of Initech kickoff" in text
+    markdown = "\n".join(render_records_markdown(plan.record_changes))
+    assert "attendee delete relation: 1" in markdown and raj.relation_id not in markdown
+    outcome = world.apply(plan)
     assert outcome.ok, outcome.records
     assert _invitees(world) == {"bob@acme.example": "User"}
 
@@ -115,7 +127,10 @@ def test_attendees_added_or_removed_on_either_side_follow_on_the_other(world: Wo
     parent = _kickoff(world)
     assert [r.status for r in salesforce.write_relations([(parent.id, monty["Id"], "New")], [], [])] == [WriteStatus.OK]
     _edit(salesforce, _kickoff(world), Location="Room 9")
-    _, outcome = world.cycle()
+    plan = world.plan()
+    [entry] = [e for e in record_entries(plan.record_changes) if e.object == "event" and e.user == "alice"]
+    assert [(c.change, c.who) for c in entry.attendees] == [("invite", "monty@snpp.example")]
+    outcome = world.apply(plan)
     assert outcome.ok, outcome.records
     assert _exchange_attendees(world) == ["bob@acme.example", "monty@snpp.example"]
     assert _invitees(world) == {"bob@acme.example": "User", "monty@snpp.example": "Lead"}, "Raj stays removed"

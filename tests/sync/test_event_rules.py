@@ -368,3 +368,18 @@ def test_an_invitees_copy_pairs_with_the_child_event_and_is_never_a_second_event
     decision = invitee_copy_decision(KEY, response, organizer_syncs, parents, children)
     assert (decision.action, decision.salesforce_id) == (action, child)
     assert decision.reason
+
+
+def test_with_one_side_not_written_the_other_is_the_source() -> None:
+    exchange = [Attendee("jane@globex.example")]
+    salesforce = {"00QM": ("New", "monty@snpp.example")}
+    synced = {"003J", "00QM", "005B"}
+    # Only Salesforce is written: Exchange wins; a synced relation missing in Salesforce comes back.
+    into_salesforce = attendee_changes(plan_attendees(exchange, DIRECTORY), {}, ["jane@globex.example"], synced,
+                                       to_exchange=False)
+    assert ([i.relation_id for i in into_salesforce.create], into_salesforce.uninvite) == (["003J"], ())
+    # Only Exchange is written: Salesforce's invitees are (re-)invited, nothing is written to Salesforce.
+    into_exchange = attendee_changes(plan_attendees(exchange, DIRECTORY), salesforce, ["jane@globex.example"],
+                                     synced, to_salesforce=False)
+    assert (into_exchange.invite, into_exchange.create, into_exchange.delete) == (("monty@snpp.example",), (), ())
+    assert into_exchange.synced == ("00QM",), "jane is not in Salesforce, so she is not synced"
