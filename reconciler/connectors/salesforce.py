@@ -326,8 +326,57 @@ class SalesforceConnector:
 
     def contact_store(self, owner_id: str, scope: Literal["owned", "all"] = "owned",
                       filters: Sequence[Mapping[str, Any]] = (),
-                      fields: Sequence[str] = DEFAULT_CONTACT_FIELDS) -> "SalesforceContactStore":
-        return SalesforceContactStore(self, owner_id, scope, filters, fields)
+                      fields: Sequence[str] = DEFAULT_CONTACT_FIELDS,
+                      feed: ContactChangeFeed | None = None) -> "SalesforceContactStore":
+        return SalesforceContactStore(self, owner_id, scope, filters, fields, feed)
+
+    def deleted_contacts(self, since: datetime) -> list[str]:
+        """getDeleted for Contacts from ``since`` (org-wide ids; ids a user never had are ignored upstream).
+
+        ``earliestDateAvailable`` is not compared with the window: a cursor taken (with its overlap)
+        just after an org or sandbox began would read as expired, so only the 15-day horizon (ours,
+        and the service refusing an older start with INVALID_REPLICATION_DATE) decides that a cursor
+        has expired. A recycle-bin purge inside the horizon can hide deletes until the next full
+        listing; that is a known gap."""
+        end = (self.server_time or datetime.now(timezone.utc)) + timedelta(minutes=1)
+        try:
+            answer = self.call("listing deleted contacts", lambda sf: sf.Contact.deleted(since, end))
+        except ConnectorError as error:
+            codes = {code for code, _ in salesforce_error_codes(getattr(error.__cause__, "content", None))}
+            if "INVALID_REPLICATION_DATE" in codes:
+                raise CursorExpired(ErrorKind.NOT_FOUND, "Salesforce no longer keeps deletes back to the change cursor",
+                                    fix="a full listing with an id diff runs instead (list_changes(None))") from None
+            raise
+        return [str(d["id"]) for d in answer.get("deletedRecords", [])]
+
+    def contact_change_feeds(self, data_sets: Mapping[str, Sequence[str]],
+                             since: datetime) -> dict[str, ContactChangeFeed]:
+        """What changed in the org's Contacts since ``since``, for many users at once.
+
+        ``data_sets`` maps a data-set filter (``contact_filter_condition``, "" for none) to the
+        fields its users read. Per filter one SOQL over SystemModstamp with no owner condition
+        (paged), plus, for a real filter, one query for the ids that changed outside it; one
+        getDeleted serves them all. So a cycle's "what changed" costs O(data sets), not O(users):
+        the stores demultiplex the answer by OwnerId (``SalesforceContactStore``). The filters stay
+        in SOQL rather than being evaluated here, so the org's own comparison rules (case, nulls,
+        id forms) decide membership exactly as a per-user query would."""
+        deleted = tuple(self.deleted_contacts(since))
+        next_since = ((self.server_time or datetime.now(timezone.utc)) - CURSOR_OVERLAP).isoformat()
+        stamp = soql_literal(since)
+        feeds: dict[str, ContactChangeFeed] = {}
+        for condition, fields in data_sets.items():
+            read = list(dict.fromkeys([*_SYSTEM_FIELDS, *(soql_field(f) for f in fields)]))
+            where = f"SystemModstamp > {stamp}" + (f" AND {condition}" if condition else "")
+            changed = tuple(record for page in self.query_pages(
+                f"SELECT {', '.join(read)} FROM Contact WHERE {where} ORDER BY SystemModstamp, Id",
+                "listing changed contacts of the org") for record in page)
+            left = frozenset(
+                r["Id"] for r in self.query_all(
+                    f"SELECT Id FROM Contact WHERE SystemModstamp > {stamp} AND NOT ({condition})",
+                    "listing contacts that left a data set")) if condition else frozenset()
+            feeds[condition] = ContactChangeFeed(since, next_since, frozenset(read), condition, changed, left,
+                                                 deleted)
+        return feeds
 
 
 # -- the contact record store ----------------------------------------------------------------------
@@ -347,6 +396,42 @@ def _decode_cursor(cursor: str) -> dict[str, Any]:
                              fix="reset the user's sync cursor (Reset Sync)") from None
 
 
+def change_cursor_since(cursor: str) -> datetime | None:
+    """Where an incremental contact cursor's change window starts; None for a cursor inside a full
+    listing (or one that is not ours): such a user is listed on their own."""
+    try:
+        state = _decode_cursor(cursor)
+    except ConnectorError:
+        return None
+    if state.get("phase") != "since" or state.get("locator"):
+        return None
+    return datetime.fromisoformat(str(state["since"]))
+
+
+def contact_filter_condition(filters: Sequence[Mapping[str, Any]]) -> str:
+    """A data set's filters as one SOQL condition ("" when there are none)."""
+    return " AND ".join(f"({soql_filter(f['field'], f['operator'], f.get('value'))})" for f in filters)
+
+
+@dataclass(frozen=True)
+class ContactChangeFeed:
+    """The org's Contact changes since ``since`` under one data-set filter, read once per cycle for
+    every user of that filter (``SalesforceConnector.contact_change_feeds``).
+
+    ``changed`` are the flattened records (every owner) carrying ``fields``; ``left_data_set`` the
+    ids that changed but no longer match the filter; ``deleted`` getDeleted's org-wide ids;
+    ``next_since`` where every user's next change window starts (the server's time before the
+    queries, less the overlap)."""
+
+    since: datetime
+    next_since: str
+    fields: frozenset[str]
+    filter_condition: str
+    changed: tuple[Mapping[str, Any], ...]
+    left_data_set: frozenset[str]
+    deleted: tuple[str, ...]
+
+
 class SalesforceContactStore(RecordStore):
     """The Contacts of one user's data set: the user's own (``scope='owned'``) or all the
     integration user can see (``'all'``), with the configuration's filters AND-ed on.
@@ -359,13 +444,17 @@ class SalesforceContactStore(RecordStore):
     side = Side.SALESFORCE
 
     def __init__(self, connector: SalesforceConnector, owner_id: str, scope: str,
-                 filters: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> None:
+                 filters: Sequence[Mapping[str, Any]], fields: Sequence[str],
+                 feed: ContactChangeFeed | None = None) -> None:
         self.connector = connector
         self.owner_id = owner_id
+        self.owned = scope == "owned"
         self.fields = list(dict.fromkeys([*_SYSTEM_FIELDS, *(soql_field(f) for f in fields)]))
-        conditions = [f"OwnerId = {soql_literal(owner_id)}"] if scope == "owned" else []
-        conditions += [soql_filter(f["field"], f["operator"], f.get("value")) for f in filters]
-        self.scope_condition = " AND ".join(f"({c})" for c in conditions)
+        self.filter_condition = contact_filter_condition(filters)
+        conditions = [f"(OwnerId = {soql_literal(owner_id)})"] if self.owned else []
+        conditions += [self.filter_condition] if self.filter_condition else []
+        self.scope_condition = " AND ".join(conditions)
+        self.feed = feed
 
     @property
     def max_batch(self) -> int:
@@ -412,7 +501,9 @@ class SalesforceContactStore(RecordStore):
                 raise CursorExpired(ErrorKind.NOT_FOUND,
                                     "the Salesforce change cursor is older than the 15 days getDeleted reaches back",
                                     fix="a full listing with an id diff runs instead (list_changes(None))")
-            deleted = self._deleted_since(since)
+            if self._feed_covers(since):
+                return self._list_from_feed(since)
+            deleted = self.connector.deleted_contacts(since)
             departed = self._departed_since(since)
         else:
             deleted, departed = [], []
@@ -429,24 +520,32 @@ class SalesforceContactStore(RecordStore):
         return ChangePage(records, deleted, _encode_cursor({"v": 1, "phase": "since", "since": started}),
                           complete=True, departed_ids=departed)
 
-    def _deleted_since(self, since: datetime) -> list[str]:
-        """getDeleted for the window (org-wide ids; ids this user never had are ignored upstream).
+    def _feed_covers(self, since: datetime) -> bool:
+        """The cycle's org feed answers for this store when it reads this data set's filter and
+        fields from no later than this cursor (its window then contains this one)."""
+        feed = self.feed
+        return (feed is not None and feed.filter_condition == self.filter_condition
+                and feed.since <= since and feed.fields.issuperset(self.fields))
 
-        ``earliestDateAvailable`` is not compared with the window: a cursor taken (with its overlap)
-        just after an org or sandbox began would read as expired, so only the 15-day horizon (ours,
-        and the service refusing an older start with INVALID_REPLICATION_DATE) decides that a cursor
-        has expired. A recycle-bin purge inside the horizon can hide deletes until the next full
-        listing; that is a known gap."""
-        end = (self.connector.server_time or datetime.now(timezone.utc)) + timedelta(minutes=1)
-        try:
-            answer = self.connector.call("listing deleted contacts", lambda sf: sf.Contact.deleted(since, end))
-        except ConnectorError as error:
-            codes = {code for code, _ in salesforce_error_codes(getattr(error.__cause__, "content", None))}
-            if "INVALID_REPLICATION_DATE" in codes:
-                raise CursorExpired(ErrorKind.NOT_FOUND, "Salesforce no longer keeps deletes back to the change cursor",
-                                    fix="a full listing with an id diff runs instead (list_changes(None))") from None
-            raise
-        return [str(d["id"]) for d in answer.get("deletedRecords", [])]
+    def _list_from_feed(self, since: datetime) -> ChangePage:
+        """This user's share of the org feed, with no call of its own: the feed's records this
+        user owns (scope ``owned``) changed inside this cursor's window are the changes; the rest
+        of the feed, and what left the filter, are departures (the sync core only acts on those
+        it holds a pair for, like the per-user departures query's answer)."""
+        feed = self.feed
+        assert feed is not None
+        records: list[SourceRecord] = []
+        departed = set(feed.left_data_set)
+        for flat in feed.changed:
+            if self.owned and flat.get("OwnerId") != self.owner_id:
+                departed.add(flat["Id"])
+                continue
+            stamp = _parse_stamp(flat.get("SystemModstamp"))
+            if stamp is None or stamp > since:
+                records.append(self._record(flat))
+        return ChangePage(records, list(feed.deleted),
+                          _encode_cursor({"v": 1, "phase": "since", "since": feed.next_since}),
+                          complete=True, departed_ids=sorted(departed))
 
     def _departed_since(self, since: datetime) -> list[str]:
         """Contacts changed in the window that no longer match the data set (owner or filter)."""

@@ -21,9 +21,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from reconciler.config import ConfigSet, SyncConfiguration
 from reconciler.connectors.errors import ConnectorError, CursorExpired
+from reconciler.connectors.salesforce import (DELETED_HORIZON, ContactChangeFeed, change_cursor_since,
+                                              contact_filter_condition)
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import PairRecord, StateStore, TombstoneRecord
 from reconciler.sync import (CONTACT, OVER_LIMIT, ActionKind, ConflictPolicy, Decisions, DeletePolicies, DeletePolicy, Direction, FieldKind,
@@ -70,21 +73,84 @@ class ContactStores:
     exchange: RecordStore
 
 
-def contact_stores(runtime: Runtime, configuration: SyncConfiguration, policy: SyncPolicy, owner_id: str,
-                   mailbox: str) -> ContactStores:
-    """This thread's record stores of one user's contacts: the configuration's data set in
-    Salesforce (reading exactly the mapped fields) and the mailbox's Salesforce_Sync folder."""
+def salesforce_contact_fields(policy: SyncPolicy) -> list[str]:
+    """The Salesforce fields a configuration's contacts read: exactly the mapped ones."""
     mapping = policy.mapping
-    fields = sorted({f.name_on(Side.SALESFORCE) for f in mapping.fields}
-                    | {f.name_on(Side.SALESFORCE, for_write=True) for f in mapping.fields})
-    data_set = configuration.contacts.data_set
-    filters = [{"field": rule.field, "operator": rule.operator,
-                "value": list(rule.value) if isinstance(rule.value, tuple) else rule.value}
-               for rule in data_set.filter]
+    return sorted({f.name_on(Side.SALESFORCE) for f in mapping.fields}
+                  | {f.name_on(Side.SALESFORCE, for_write=True) for f in mapping.fields})
+
+
+def data_set_filters(configuration: SyncConfiguration) -> list[dict[str, Any]]:
+    """The configuration's contact data-set filters in the connector's form."""
+    return [{"field": rule.field, "operator": rule.operator,
+             "value": list(rule.value) if isinstance(rule.value, tuple) else rule.value}
+            for rule in configuration.contacts.data_set.filter]
+
+
+def contact_stores(runtime: Runtime, configuration: SyncConfiguration, policy: SyncPolicy, owner_id: str,
+                   mailbox: str, feeds: Mapping[str, ContactChangeFeed] | None = None) -> ContactStores:
+    """This thread's record stores of one user's contacts: the configuration's data set in
+    Salesforce (reading exactly the mapped fields; its incremental listing served by the cycle's
+    org feed of that data set when ``feeds`` has one) and the mailbox's Salesforce_Sync folder."""
+    filters = data_set_filters(configuration)
+    feed = (feeds or {}).get(contact_filter_condition(filters))
     salesforce = runtime.salesforce(configuration.salesforce_connection).contact_store(
-        owner_id, data_set.scope, filters, fields)
+        owner_id, configuration.contacts.data_set.scope, filters, salesforce_contact_fields(policy), feed)
     exchange = runtime.exchange(configuration.exchange_connection).contact_store(mailbox)
     return ContactStores(salesforce, exchange)
+
+
+# -- the org-wide Salesforce change feed -------------------------------------------------------------
+
+# Per Salesforce connection: its feeds by data-set filter, or why they could not be read.
+OrgFeeds = Mapping[str, Mapping[str, ContactChangeFeed] | str]
+
+
+def org_contact_feeds(runtime: Runtime, store: StateStore, roster: Sequence[RosterEntry], done: Mapping[str, int],
+                      now: datetime, full_resync_after: timedelta | None) -> dict[str, dict[str, ContactChangeFeed] | str]:
+    """One Salesforce change feed per connection for every user whose contacts list incrementally
+    this cycle (``SalesforceConnector.contact_change_feeds``): what changed costs O(data sets)
+    calls, not O(users).
+
+    No org cursor is stored: the feed starts at the oldest committed cursor of those users, and
+    each user's own cursor still moves only with that user's commit. A user that fails keeps the
+    feed's window wide for everyone (more records read, no extra calls) until the 15-day getDeleted
+    horizon, beyond which that user lists on their own (CursorExpired, full listing) and the feed
+    starts at the next-oldest cursor. Users listed in full (first sync, reset, periodic resync) are
+    not counted here."""
+    data_sets: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    starts: dict[str, datetime] = {}
+    for entry in roster:
+        configuration = entry.configuration
+        if (entry.skip_reason is not None or configuration is None or entry.salesforce_user is None
+                or configuration.contacts.direction == "none" or entry.reset_generation > done.get(entry.name, 0)):
+            continue
+        cursor = store.cursor(entry.name, CONTACT_OBJECT, Side.SALESFORCE.value)
+        if cursor is None or _full_listing_due(store, entry.name, {Side.SALESFORCE: cursor, Side.EXCHANGE: None},
+                                               full_resync_after, now):
+            continue
+        since = change_cursor_since(cursor)
+        if since is None or now - since > DELETED_HORIZON:
+            continue
+        try:
+            policy = contact_policy(configuration)
+        except MappingError:
+            continue
+        connection = configuration.salesforce_connection
+        filter_condition = contact_filter_condition(data_set_filters(configuration))
+        data_sets[connection][filter_condition].update(salesforce_contact_fields(policy))
+        data_sets[connection][filter_condition].update(rule.field for rule in configuration.contacts.data_set.filter)
+        starts[connection] = min(since, starts.get(connection, since))
+    feeds: dict[str, dict[str, ContactChangeFeed] | str] = {}
+    for connection, by_filter in data_sets.items():
+        try:
+            feeds[connection] = runtime.salesforce(connection).contact_change_feeds(
+                {condition: sorted(fields) for condition, fields in by_filter.items()}, starts[connection])
+        except CursorExpired:
+            continue   # every user of the connection lists on their own, each cursor deciding
+        except ConnectorError as error:
+            feeds[connection] = f"the org's change feed: {error}"
+    return feeds
 
 
 # -- state rows <-> sync core values --------------------------------------------------------------------
@@ -240,8 +306,11 @@ def _decide(policy: SyncPolicy, runtime: Runtime, configuration: SyncConfigurati
 # -- one user --------------------------------------------------------------------------------------------
 
 def plan_user_contacts(runtime: Runtime, store: StateStore, entry: RosterEntry, reset: bool,
-                       now: datetime, full_resync_after: timedelta | None = DEFAULT_FULL_RESYNC_AFTER) -> UserRecordPlan:
-    """The contact plan of one user (never raises for a connector failure: that is the entry's status)."""
+                       now: datetime, full_resync_after: timedelta | None = DEFAULT_FULL_RESYNC_AFTER,
+                       org_feeds: OrgFeeds | None = None) -> UserRecordPlan:
+    """The contact plan of one user (never raises for a connector failure: that is the entry's status).
+    ``org_feeds`` (``org_contact_feeds``) serve the incremental Salesforce listing; without them
+    the user's store asks Salesforce itself."""
     base = dict(user=entry.name, object=CONTACT_OBJECT,
                 configuration=entry.configuration.name if entry.configuration else None, mailbox=entry.mailbox)
     if entry.skip_reason is not None or entry.configuration is None or entry.salesforce_user is None:
@@ -259,7 +328,9 @@ def plan_user_contacts(runtime: Runtime, store: StateStore, entry: RosterEntry, 
         if runtime.exchange(configuration.exchange_connection).resolve_mailbox(entry.mailbox) is None:
             return UserRecordPlan(status=UserSyncStatus.SKIPPED,
                                   reason=f"no mailbox {entry.mailbox} in Exchange (ResolveNames found nothing)", **base)
-        stores = contact_stores(runtime, configuration, policy, owner_id, entry.mailbox)
+        org_feed = (org_feeds or {}).get(configuration.salesforce_connection)
+        stores = contact_stores(runtime, configuration, policy, owner_id, entry.mailbox,
+                                None if isinstance(org_feed, str) else org_feed)
     except ConnectorError as error:
         return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
 
@@ -271,6 +342,9 @@ def plan_user_contacts(runtime: Runtime, store: StateStore, entry: RosterEntry, 
     side_stores = {Side.SALESFORCE: stores.salesforce, Side.EXCHANGE: stores.exchange}
 
     def listed(side: Side, cursor: str | None) -> Listing:
+        if side is Side.SALESFORCE and cursor is not None and isinstance(org_feed, str):
+            # The org feed failed: asking again per user would multiply the failing calls.
+            return Listing(SideSnapshot.of((), full=False), None, org_feed)
         listing = list_side(side_stores[side], cursor)
         return with_revisits(listing, side_stores[side], [i for s, i in revisits if s == side.value])
 
@@ -371,10 +445,11 @@ def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, para
     done = completed_resets(store)
     now = datetime.now(timezone.utc)
     progress(f"Refreshing {len(roster)} user{'s' if len(roster) != 1 else ''}...")
+    org_feeds = org_contact_feeds(runtime, store, roster, done, now, full_resync_after)
 
     def plan_one(entry: RosterEntry) -> list[UserRecordPlan]:
         reset = entry.reset_generation > done.get(entry.name, 0)
-        return [plan_user_contacts(runtime, store, entry, reset, now, full_resync_after),
+        return [plan_user_contacts(runtime, store, entry, reset, now, full_resync_after, org_feeds),
                 *(planner(runtime, store, roster, entry, reset, now) for planner in object_planners)]
 
     with ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="plan") as pool:

@@ -1,0 +1,115 @@
+"""One Salesforce change feed per org and cycle: a no-change cycle costs the same Salesforce calls for
+20 users as for 2, and the shared feed still tells each user what is theirs (a contact given to
+another owner leaves one user's data set and enters the other's). Calls are the sandbox's own
+counters."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from reconciler.connectors.salesforce import CURSOR_OVERLAP
+from reconciler.engine.runtime import sandbox_dir
+from reconciler.plan.records import has_record_changes
+from reconciler.sandbox.generate import bench_user_address, generate_seed
+from reconciler.sandbox.server import Sandbox
+from reconciler.sync import ActionKind
+
+from .conftest import World
+from .test_api_calls import CONFIG
+
+PARALLEL = 2   # worker threads would log in once each: the same number for every fleet size
+
+
+def _fleet_config(users: int) -> str:
+    """The one-user bench configuration, with ``users`` declared users all assigned to it."""
+    salesforce, exchange, _, configuration = CONFIG.format(user="").split("---\n")
+    declared = [f'apiVersion: reconciler/v1\nkind: User\nmetadata: {{name: bench{n}}}\n'
+                f'spec: {{salesforceUsername: "{bench_user_address(n)}"}}\n' for n in range(1, users + 1)]
+    names = ", ".join(f"bench{n}" for n in range(1, users + 1))
+    configuration = configuration.replace("assign: {users: [bench]}", f"assign: {{users: [{names}]}}")
+    return "---\n".join([salesforce, exchange, *declared, configuration])
+
+
+def _in_sync_world(sandbox: Sandbox, config: Path) -> World:
+    world = World(config, f"sqlite:///{config / 'state.db'}", sandbox)
+    for _ in range(2):   # the initial sync, then a cycle that reads its own writes back
+        plan = world.plan(parallel=PARALLEL)
+        assert world.apply(plan, parallel=PARALLEL).ok
+    # The feed re-reads CURSOR_OVERLAP before its cursor: start past the initial sync's writes.
+    time.sleep(CURSOR_OVERLAP.total_seconds() + 1)
+    assert world.apply(world.plan(parallel=PARALLEL), parallel=PARALLEL).ok
+    return world
+
+
+def _no_change_cycle_calls(tmp_path: Path, users: int) -> dict[str, int]:
+    config = tmp_path / f"fleet-{users}"
+    config.mkdir()
+    (config / "reconciler.yaml").write_text(_fleet_config(users), encoding="utf-8")
+    seed = generate_seed(users=users, contacts_per_user=5, events_per_user=0, overlap=1.0)
+    with Sandbox(data_dir=sandbox_dir(config), seed=seed) as sandbox:
+        world = _in_sync_world(sandbox, config)
+        try:
+            sandbox.counters.reset()
+            plan = world.plan(parallel=PARALLEL)
+            assert world.apply(plan, parallel=PARALLEL).ok and not has_record_changes(plan.record_changes)
+            return sandbox.counters.counts("salesforce")
+        finally:
+            world.close()
+
+
+def test_a_no_change_cycle_costs_the_same_salesforce_calls_for_20_users_as_for_2(tmp_path: Path):
+    two = _no_change_cycle_calls(tmp_path, 2)
+    twenty = _no_change_cycle_calls(tmp_path, 20)
+    assert two == twenty
+    # the directory look-up, one change SOQL and one getDeleted, all on the planning thread's one
+    # login: the worker threads planning the users make no Salesforce call at all
+    assert two == {"deleted": 1, "query": 2, "token": 1}, two
+
+
+def test_a_contact_given_to_another_owner_leaves_one_data_set_and_enters_the_other(tmp_path: Path):
+    config = tmp_path / "handover"
+    config.mkdir()
+    (config / "reconciler.yaml").write_text(_fleet_config(2), encoding="utf-8")
+    with Sandbox(data_dir=sandbox_dir(config), seed=generate_seed(users=2, contacts_per_user=3, events_per_user=0,
+                                                                    overlap=1.0)) as sandbox:
+        world = _in_sync_world(sandbox, config)
+        try:
+            first, second = bench_user_address(1), bench_user_address(2)
+            store = world.salesforce_store(first)
+            handed = world.salesforce_contacts(first)[0]
+            world.user_edit(store, handed, OwnerId=world.salesforce_user_id(second))
+            sandbox.counters.reset()
+            plan = world.plan(parallel=PARALLEL)
+
+            assert sandbox.counters.counts("salesforce")["deleted"] == 1   # still one feed for both users
+            left = [a for a in world.entry(plan, "bench1").actions if a.salesforce_id == handed.id]
+            assert [a.reason for a in left] and all("left the salesforce data set" in a.reason for a in left), left
+            entered = [a for a in world.entry(plan, "bench2").actions if a.salesforce_id == handed.id]
+            assert [a.kind for a in entered] == [ActionKind.CREATE_EXCHANGE], entered
+        finally:
+            world.close()
+
+
+def test_a_contact_that_stops_matching_the_data_set_filter_leaves_it_for_its_owner(tmp_path: Path):
+    config = tmp_path / "filtered"
+    config.mkdir()
+    filtered = _fleet_config(2).replace(
+        "contacts: {direction: both}",
+        'contacts:\n    direction: both\n    dataSet:\n      filter:\n'
+        '        - {field: Department, operator: not_equals, value: "Archive"}')
+    (config / "reconciler.yaml").write_text(filtered, encoding="utf-8")
+    with Sandbox(data_dir=sandbox_dir(config), seed=generate_seed(users=2, contacts_per_user=3, events_per_user=0,
+                                                                    overlap=1.0)) as sandbox:
+        world = _in_sync_world(sandbox, config)
+        try:
+            store = world.salesforce_store(bench_user_address(1))
+            archived = world.salesforce_contacts(bench_user_address(1))[0]
+            world.user_edit(store, archived, Department="archive")   # SOQL compares text case-insensitively
+            plan = world.plan(parallel=PARALLEL)
+
+            left = [a for a in world.entry(plan, "bench1").actions if a.salesforce_id == archived.id]
+            assert [a.reason for a in left] and all("left the salesforce data set" in a.reason for a in left), left
+            assert not world.entry(plan, "bench2").actions
+        finally:
+            world.close()
