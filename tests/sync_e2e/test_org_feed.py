@@ -11,11 +11,12 @@ from pathlib import Path
 from reconciler.connectors.salesforce import CURSOR_OVERLAP
 from reconciler.engine.runtime import sandbox_dir
 from reconciler.plan.records import has_record_changes
+from reconciler.sandbox.faults import FaultRule
 from reconciler.sandbox.generate import bench_user_address, generate_seed
 from reconciler.sandbox.server import Sandbox
 from reconciler.sync import ActionKind
 
-from .conftest import World
+from .conftest import World, fast_backoff
 from .test_api_calls import CONFIG
 
 PARALLEL = 2   # worker threads would log in once each: the same number for every fleet size
@@ -111,5 +112,27 @@ def test_a_contact_that_stops_matching_the_data_set_filter_leaves_it_for_its_own
             left = [a for a in world.entry(plan, "bench1").actions if a.salesforce_id == archived.id]
             assert [a.reason for a in left] and all("left the salesforce data set" in a.reason for a in left), left
             assert not world.entry(plan, "bench2").actions
+        finally:
+            world.close()
+
+
+def test_when_the_org_feed_fails_every_user_reports_it_and_nobody_asks_salesforce_on_their_own(tmp_path: Path):
+    config = tmp_path / "failing"
+    config.mkdir()
+    (config / "reconciler.yaml").write_text(_fleet_config(3), encoding="utf-8")
+    with Sandbox(data_dir=sandbox_dir(config), seed=generate_seed(users=3, contacts_per_user=2, events_per_user=0,
+                                                                    overlap=1.0)) as sandbox:
+        world = _in_sync_world(sandbox, config)
+        try:
+            sandbox.faults.add(FaultRule("http_503", service="salesforce", operation="deleted"))
+            sandbox.counters.reset()
+            plan = world.plan(parallel=PARALLEL)
+
+            attempts = sandbox.counters.counts("salesforce")["deleted"]
+            assert attempts == fast_backoff().attempts   # one feed retried, not one per user
+            for user in ("bench1", "bench2", "bench3"):
+                entry = world.entry(plan, user)
+                assert not entry.actions and not entry.cursors_final
+                assert any("the org's change feed" in error for error in entry.listing_errors), entry.listing_errors
         finally:
             world.close()
