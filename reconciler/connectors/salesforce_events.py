@@ -146,6 +146,23 @@ class SalesforceEventStore(RecordStore):
                     status=row.get("Status"), is_invitee=bool(row.get("IsInvitee"))))
         return found
 
+    def invitees_changed_since(self, cursor: str | None) -> list[str]:
+        """Ids of this user's events whose invitee EventRelations were added, changed or deleted
+        since ``cursor`` (a cursor of :meth:`list_changes`; none for a full listing's cursor).
+
+        Adding or removing an invitee does not move the Event's SystemModstamp once it is a group
+        event, so the event feed does not show it; one queryAll (deleted relations included) over
+        the relations changed since the cursor does, at the cost of one call per cycle."""
+        state = _decode_cursor(cursor) if cursor else {}
+        if state.get("phase") != "since" or state.get("locator") is not None:
+            return []
+        soql = (f"SELECT EventId, Event.OwnerId FROM EventRelation WHERE IsInvitee = true AND "
+                f"SystemModstamp > {soql_literal(dt.datetime.fromisoformat(str(state['since'])))}")
+        answer = self.connector.call("listing changed event invitees",
+                                     lambda sf: sf.query_all(soql, include_deleted=True))
+        return sorted({str(row["EventId"]) for row in answer.get("records", [])
+                       if (row.get("Event") or {}).get("OwnerId") == self.owner_id})
+
     def list_changes(self, cursor: str | None) -> ChangePage:
         state = _decode_cursor(cursor) if cursor else {"v": 1, "phase": "full"}
         if state["phase"] == "full":

@@ -116,6 +116,11 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
         # A version that moved without a mapped change (an attendee answered) still carries responses.
         if update.store is not None:
             touched.setdefault(update.store.exchange_id, ActionKind.SKIP)
+    for change in entry.attendees:
+        # The plan's attendee writes, incl. events whose Salesforce invitees alone changed.
+        for record_id in (change.salesforce_id, change.exchange_id):
+            if record_id:
+                touched.setdefault(record_id, ActionKind.SKIP)
     pairs = [p for p in all_pairs if p.salesforce_id in touched or p.exchange_id in touched]
     if not pairs:
         return []

@@ -230,8 +230,10 @@ def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[Roste
         return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
     actions, bookkeeping, halt = decided
     try:
+        invitees_changed = (stores.salesforce.invitees_changed_since(start[Side.SALESFORCE])
+                            if configuration.events.attendees else [])
         attendees = attendee_preview(configuration, policy, stores, actions, bookkeeping, stored, listings,
-                                     entry.mailbox, syncing_mailboxes(roster))
+                                     entry.mailbox, syncing_mailboxes(roster), invitees_changed)
     except ConnectorError as error:
         return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
     actions = [*actions, *(Action(ActionKind.SKIP, EVENT.name, s.id, None, s.subject or "(no subject)", s.reason)
@@ -317,13 +319,15 @@ def merge_event_attendees(mailbox: str, item: SourceRecord | None, event: Source
 
 def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, stores: EventStores,
                      actions: Sequence[Action], bookkeeping: Sequence[PairUpdate], stored: Sequence[Pair],
-                     listings: Mapping[Side, Listing], mailbox: str, syncing: frozenset[str]) -> tuple[AttendeeChange, ...]:
+                     listings: Mapping[Side, Listing], mailbox: str, syncing: frozenset[str],
+                     invitees_changed: Sequence[str] = ()) -> tuple[AttendeeChange, ...]:
     """The attendee writes apply is expected to make, itemised for the plan.
 
     The same merge apply runs after the batches, over the events the plan creates, updates, pairs
-    or re-versions, from the records the listing read (the few it did not, because only the other
-    side changed, are fetched; none in a cycle without changes). An event created this run merges
-    against nothing: its attendees are all added to the new side."""
+    or re-versions and the paired events whose Salesforce invitees changed (``invitees_changed``:
+    that does not move the event), from the records the listing read (the few it did not are
+    fetched; none in a cycle without changes). An event created this run merges against nothing:
+    its attendees are all added to the new side. Apply merges the events named here too."""
     if not configuration.events.attendees:
         return ()
     jobs: list[tuple[str, str | None, str | None]] = []   # (display name, salesforce id, exchange id)
@@ -333,6 +337,8 @@ def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, store
     for update in bookkeeping:
         if update.store is not None:
             jobs.append(("", update.store.salesforce_id, update.store.exchange_id))
+    by_event = {p.salesforce_id: p for p in stored}
+    jobs += [("", event_id, by_event[event_id].exchange_id) for event_id in invitees_changed if event_id in by_event]
     if not jobs:
         return ()
     known = {r.id: r for listing in listings.values() for r in listing.snapshot.records}
@@ -346,7 +352,10 @@ def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, store
     directory = stores.salesforce.attendee_directory(emails) if emails else {}
     bases = {p.salesforce_id: synced_attendees(p.base) for p in stored}
     preview: list[AttendeeChange] = []
-    for name, salesforce_id, exchange_id in dict.fromkeys(jobs):
+    unique: dict[tuple[str | None, str | None], str] = {}
+    for name, salesforce_id, exchange_id in jobs:
+        unique[(salesforce_id, exchange_id)] = unique.get((salesforce_id, exchange_id)) or name
+    for (salesforce_id, exchange_id), name in unique.items():
         event, item = known.get(salesforce_id or ""), known.get(exchange_id or "")
         merged = merge_event_attendees(mailbox, item, event, directory, bases.get(salesforce_id or "", ()), syncing,
                                        to_salesforce=policy.direction.writes(Side.SALESFORCE),

@@ -3,6 +3,7 @@ sandbox org (seeded events of alice, bob and carol; times count from the seeding
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -178,6 +179,23 @@ def test_inviting_a_user_creates_a_child_event_and_declining_removes_it(store_fo
     [declined] = alice.write_relations([], [(relation.id, "Declined")], [])
     assert declined.status is WriteStatus.OK
     assert "Globex quarterly review" not in by_subject(listing(bob)[0])
+
+
+def test_invitees_added_or_removed_show_as_changed_events_without_moving_the_event(store_for, user_ids,
+                                                                                 no_overlap) -> None:
+    alice = store_for("alice")
+    kickoff = by_subject(listing(alice)[0])["Globex quarterly review"]
+    assert alice.write_relations([(kickoff.id, user_ids["bob"], "New")], [], [])[0].status is WriteStatus.OK
+    time.sleep(1.1)   # stamps have whole seconds: the cursor starts after that write
+    cursor = listing(alice)[3]
+    assert alice.invitees_changed_since(cursor) == []
+    [grouped] = alice.fetch([kickoff.id])
+    [relation] = [r for r in grouped.fields["EventRelations"] if r.relation_id == user_ids["bob"]]
+    assert alice.write_relations([], [], [relation.id])[0].status is WriteStatus.OK
+    assert listing(alice, cursor)[0] == {}, "the event feed does not show it"
+    assert alice.invitees_changed_since(cursor) == [kickoff.id]
+    assert store_for("bob").invitees_changed_since(cursor) == [], "only the owner's events"
+    assert alice.invitees_changed_since(None) == []
 
 
 def test_attendees_are_matched_against_users_leads_and_contacts(store_for, user_ids) -> None:

@@ -5,12 +5,14 @@ Exchange responses, and no second event from an invitee's copy."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from events_e2e.conftest import calendar, salesforce_events, subjects
 from exchangelib import Attendee, CalendarItem, EWSDateTime, Mailbox
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY
 from sync_e2e.conftest import EXCHANGE, SALESFORCE, World
 
+from reconciler.connectors.salesforce import CURSOR_OVERLAP
 from reconciler.plan.records import record_entries, render_records_markdown, render_records_text
 from reconciler.sync import UpdateOp, WriteStatus
 
@@ -120,13 +122,16 @@ def test_attendees_added_or_removed_on_either_side_follow_on_the_other(world: Wo
     assert outcome.ok, outcome.records
     assert _invitees(world) == {"bob@acme.example": "User"}
 
-    # Salesforce: Monty (a Lead) is invited while the event is edited; he becomes an attendee.
+    # Salesforce: Monty (a Lead) is invited to the synced event and nothing else changes (the
+    # event's SystemModstamp stays: the cycles first move the feed past the event's last change).
+    time.sleep(CURSOR_OVERLAP.total_seconds() + 1)
+    world.cycle()
     salesforce = salesforce_events(world, ALICE, LA)
     [monty] = world.runtime.salesforce(SALESFORCE).query_all(
         "SELECT Id FROM Lead WHERE Email = 'monty@snpp.example'", "finding the lead")
     parent = _kickoff(world)
     assert [r.status for r in salesforce.write_relations([(parent.id, monty["Id"], "New")], [], [])] == [WriteStatus.OK]
-    _edit(salesforce, _kickoff(world), Location="Room 9")
+    assert _kickoff(world).version == parent.version
     plan = world.plan()
     [entry] = [e for e in record_entries(plan.record_changes) if e.object == "event" and e.user == "alice"]
     assert [(c.change, c.who) for c in entry.attendees] == [("invite", "monty@snpp.example")]
@@ -135,10 +140,10 @@ def test_attendees_added_or_removed_on_either_side_follow_on_the_other(world: Wo
     assert _exchange_attendees(world) == ["bob@acme.example", "monty@snpp.example"]
     assert _invitees(world) == {"bob@acme.example": "User", "monty@snpp.example": "Lead"}, "Raj stays removed"
 
-    # Salesforce: Monty is uninvited again; Exchange drops him.
+    # Salesforce: Monty is uninvited again (with an edit of the event); Exchange drops him.
     [row] = [r for r in _kickoff(world).fields["EventRelations"] if r.relation_id == monty["Id"]]
     assert [r.status for r in salesforce.write_relations([], [], [row.id])] == [WriteStatus.OK]
-    _edit(salesforce, _kickoff(world), Location="Room 4")
+    _edit(salesforce, _kickoff(world), Location="Room 9")
     _, outcome = world.cycle()
     assert outcome.ok, outcome.records
     assert _exchange_attendees(world) == ["bob@acme.example"]
