@@ -263,3 +263,27 @@ def test_an_item_losing_its_category_leaves_the_data_set(store_for, connector) -
     item.categories = ["Personal"]
     item.save(update_fields=["categories"])
     assert listing(store, cursor)[:3] == ({}, [], [umbrella.id])
+
+
+def test_an_update_keeps_the_items_own_zone_whatever_the_stores_zone(store_for, connector) -> None:
+    """Why the mailbox's own zone is not needed for updates: an item keeps the zone it was made in.
+    An Auckland-zoned store (the user's Salesforce zone) moves an all-day item of a Los Angeles
+    mailbox by a day, and a timed one by an hour: dates and wall-clock stay those of the item's zone."""
+    auckland = store_for(zone=ZoneInfo("Pacific/Auckland"))
+    records = listing(auckland)[0]
+    [offsite], [review] = named(records, "Offsite planning"), named(records, "Globex quarterly review")
+    moved_day = local_day(LA, 4)
+    later = dt.datetime.fromisoformat(review.fields["Start"].replace("Z", "+00:00")) + dt.timedelta(hours=1)
+    results = auckland.write([
+        UpdateOp(offsite.id, offsite.version, {"Start": moved_day.isoformat(),
+                                               "End": (moved_day + dt.timedelta(days=1)).isoformat()}),
+        UpdateOp(review.id, review.version, {"Start": instant_text(later),
+                                             "End": instant_text(later + dt.timedelta(hours=1))})])
+    assert [r.status for r in results] == [WriteStatus.OK, WriteStatus.OK]
+    account = connector.account("alice@acme.example")
+    for item_id in (offsite.id, review.id):
+        assert account.calendar.get(id=item_id)._start_timezone.key == "America/Los_Angeles"
+    [offsite_now] = auckland.fetch([offsite.id])
+    assert (offsite_now.fields["Start"], offsite_now.fields["End"]) == (
+        moved_day.isoformat(), (moved_day + dt.timedelta(days=1)).isoformat())
+    assert account.calendar.get(id=review.id).start.astimezone(ZoneInfo(LA)).hour == 10
