@@ -10,7 +10,9 @@ what this module adds is what the generic core cannot know (reasons in docs/even
 * a copy of a meeting in an invitee's mailbox never becomes an event of its own: it waits, is
   skipped, or pairs with the user's child event (:func:`~reconciler.sync.events.invitee_copy_decision`);
   Salesforce child events are never created in Exchange (they follow their parent);
-* Salesforce recurring series are listed in the plan as skipped, with the reason.
+* Salesforce recurring series are listed in the plan as skipped, with the reason;
+* the attendee writes apply will make are itemised in the plan (:func:`attendee_preview`), by the
+  same three-way merge apply runs (:func:`merge_event_attendees`).
 
 A series change in Exchange (``SeriesChanged``, a ``CursorExpired``) is handled by ``list_side``:
 the window is listed in full and occurrences no longer there count as gone.
