@@ -15,7 +15,7 @@ import pytest
 from reconciler.connectors.errors import ConnectorError, CursorExpired, ErrorKind
 from reconciler.connectors.http import ApiCallCounter
 from reconciler.connectors.retry import BackOff
-from reconciler.connectors.salesforce import SalesforceConnector, SalesforceContactStore
+from reconciler.connectors.salesforce import SalesforceConnector, SalesforceContactStore, change_cursor_since
 from reconciler.connectors.settings import SalesforceSettings
 from reconciler.sandbox.faults import FaultRule
 from reconciler.sandbox.server import Sandbox
@@ -150,6 +150,40 @@ def test_incremental_listing_reports_changes_deletes_and_departures(
     assert peter.id in deleted
     assert milton.id in departed and raj.id not in departed  # ids never in the data set are ignored upstream
     # One SOQL for changes, one for departures, one getDeleted: a constant cost per cycle.
+    assert counter.counts() == {"query": 2, "sobjects/deleted": 1}
+
+
+def test_the_org_feed_serves_each_owner_its_share_with_no_call_of_its_own(
+        connector: SalesforceConnector, alice_store: SalesforceContactStore, counter: ApiCallCounter) -> None:
+    records, _, _, cursor = _all_pages(alice_store)
+    by_email = {r.fields["Email"]: r for r in records}
+    raj, peter, milton = (by_email[e] for e in ("raj.patel@initech.example", "peter.gibbons@initech.example",
+                                                 "milton@initech.example"))
+    carol = connector.users_by_username(["carol@acme.example"])["carol@acme.example"]
+    alice_store.write([UpdateOp(raj.id, raj.version, {"Title": "CTO"}), DeleteOp(peter.id, peter.version)])
+    connector.call("moving a contact", lambda sf: sf.Contact.update(milton.id, {"OwnerId": carol.id}))
+    since = change_cursor_since(cursor)
+    assert since is not None
+
+    counter.reset()
+    [feed] = connector.contact_change_feeds({"": alice_store.fields}, since).values()
+    assert counter.counts() == {"query": 1, "sobjects/deleted": 1}   # for every user of the org at once
+    counter.reset()
+    alice = connector.contact_store(alice_store.owner_id, feed=feed)
+    carols = connector.contact_store(carol.id, feed=feed)
+    changed, deleted, departed, next_cursor = _all_pages(alice, cursor)
+    carol_changed, _, carol_departed, _ = _all_pages(carols, cursor)
+    assert counter.counts() == {}
+    assert {r.id: r.fields["Title"] for r in changed}[raj.id] == "CTO" and milton.id not in {r.id for r in changed}
+    assert peter.id in deleted
+    assert milton.id in departed and raj.id not in departed
+    assert milton.id in {r.id for r in carol_changed} and raj.id in carol_departed
+    assert change_cursor_since(next_cursor) == datetime.fromisoformat(feed.next_since)
+
+    # A store whose fields or filter the feed did not read asks Salesforce itself.
+    filtered = connector.contact_store(alice_store.owner_id, "owned",
+                                       [{"field": "Email", "operator": "starts_with", "value": "raj"}], feed=feed)
+    _all_pages(filtered, cursor)
     assert counter.counts() == {"query": 2, "sobjects/deleted": 1}
 
 
