@@ -10,6 +10,10 @@ failed (the state's revisits, read by id), and, once a side's last full listing 
 ``full_resync_after``, the whole side (a full listing diffs ids against the pairs, finding deletes
 the feed missed, such as Salesforce deletes purged from the recycle bin).
 
+Salesforce's "what changed" is read once per connection, not per user (``org_contact_feeds``): a
+no-change cycle then costs the same Salesforce calls for 20 users as for 2. The users' own cursors
+stay the only stored positions.
+
 Contacts are planned here; other object types (events: ``engine/events.py``) come in through
 ``object_planners``, so that the mass-change guards count every object type of a configuration.
 """
