@@ -417,14 +417,17 @@ def salesforce_recurrence_reason(is_recurrence_master: bool) -> str | None:
 
 MAX_ATTENDEES = 50
 
+NO_RESPONSE = "New"
+"""The EventRelation status of an Exchange attendee who has not answered."""
+
 RESPONSE_TO_STATUS: dict[str | None, str] = {
     "Accept": "Accepted", "Decline": "Declined", "Tentative": "Tentative",
-    "NoResponseReceived": "New", "Unknown": "New", None: "New",
+    "NoResponseReceived": NO_RESPONSE, "Unknown": NO_RESPONSE, None: NO_RESPONSE,
 }
 
 
 def relation_status(response: str | None) -> str:
-    return RESPONSE_TO_STATUS.get(response, "New")
+    return RESPONSE_TO_STATUS.get(response, NO_RESPONSE)
 
 
 class RelationKind(str, Enum):
@@ -556,7 +559,9 @@ def attendee_changes(plan: AttendeePlan, salesforce: Mapping[str, tuple[str, str
     :data:`SYNCED_ATTENDEES`. On each side, one present now but not in the base was added there
     and is added to the other side; one in the base but gone from a side was removed there and
     is removed from the other side. Responses flow from Exchange only, so a status is
-    overwritten from Exchange. With one side not written (``to_salesforce``/``to_exchange``
+    overwritten from Exchange, except by "no response" (:data:`NO_RESPONSE`), which carries no
+    answer: an invitee added in Salesforce as Accepted and added to Exchange without an invitation
+    has no response there, and stays Accepted. With one side not written (``to_salesforce``/``to_exchange``
     False: a one-way direction, or a copy whose attendee list is its organizer's), the other
     side is the source and wins outright. Salesforce invitees Exchange lists under an address the
     directory cannot match (ambiguous) are left alone."""
@@ -565,7 +570,8 @@ def attendee_changes(plan: AttendeePlan, salesforce: Mapping[str, tuple[str, str
     present = {_folded(email) for email in exchange_emails}
     create = tuple(i for rid, i in sorted(wanted.items()) if rid not in salesforce and rid not in known)
     uninvite = tuple(i.email for rid, i in sorted(wanted.items()) if rid not in salesforce and rid in known)
-    update = tuple(i for rid, i in sorted(wanted.items()) if rid in salesforce and salesforce[rid][0] != i.status)
+    update = tuple(i for rid, i in sorted(wanted.items())
+                   if rid in salesforce and salesforce[rid][0] != i.status and i.status != NO_RESPONSE)
     delete = tuple(sorted(rid for rid in salesforce if rid not in wanted and rid in set(synced)))
     invite = {rid: email for rid, (_status, email) in sorted(salesforce.items())
               if rid not in wanted and rid not in known and email and _folded(email) not in present}

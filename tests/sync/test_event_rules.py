@@ -383,3 +383,10 @@ def test_with_one_side_not_written_the_other_is_the_source() -> None:
                                      synced, to_salesforce=False)
     assert (into_exchange.invite, into_exchange.create, into_exchange.delete) == (("monty@snpp.example",), (), ())
     assert into_exchange.synced == ("00QM",), "jane is not in Salesforce, so she is not synced"
+
+
+def test_no_response_in_exchange_never_overwrites_a_salesforce_answer() -> None:
+    unanswered = _merge([Attendee("bob@acme.example", "Unknown")], {"005B": ("Accepted", "bob@acme.example")}, {"005B"})
+    assert not unanswered.writes
+    declined = _merge([Attendee("bob@acme.example", "Decline")], {"005B": ("Accepted", "bob@acme.example")}, {"005B"})
+    assert [(i.relation_id, i.status) for i in declined.update_status] == [("005B", "Declined")]
