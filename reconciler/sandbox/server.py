@@ -54,7 +54,8 @@ def load_seed(path: Path | None) -> dict[str, Any]:
     paths: Iterable[Path] = sorted(DEFAULT_SEED_DIR.glob("*.yaml")) if path is None else [path]
     seed: dict[str, Any] = {}
     for p in paths:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        # libyaml's loader where present: a benchmark seed of 100,000 contacts loads in seconds, not minutes.
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{p}: a seed file must be a mapping of service name to data")
         for section, value in data.items():
