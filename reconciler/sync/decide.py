@@ -28,7 +28,7 @@ from .mapping import FieldKind, FieldMap, InvalidFieldValue, comparable
 from .matching import Unpaired, match_records
 from .policy import ConflictPolicy, DeletePolicy, Direction, SyncPolicy
 from .ports import CreateOp, DeleteOp, Side, SourceRecord, UpdateOp
-from .status import Pair, SideSnapshot, Tombstone
+from .status import BOOKKEEPING_PREFIX, Pair, SideSnapshot, Tombstone
 
 LookupIndexes = Mapping[str, Mapping[str, Sequence[str]]]
 """Per lookup object (``"Account"``), record name -> ids of the records with that name."""
@@ -368,6 +368,12 @@ class _Cycle:
             for target, value in targets:
                 self.write_field(result, mapped, target, value, current[target], before)
             result.base[key] = self.merged_base(mapped, result, values, before)
+        # Bookkeeping keys ("~" prefix) belong to rules beside the field merge (an event's synced
+        # attendees live in the base as "~attendees"): a rewritten pair keeps them as they were. A
+        # field whose mapping was switched off is dropped, so its stale base never returns.
+        for key, value in base.items():
+            if key.startswith(BOOKKEEPING_PREFIX):
+                result.base.setdefault(key, value)
         result.after = {side: ({**current[side], **result.written[side]} if current[side] is not None else None)
                         for side in SIDES}
         return result

@@ -27,7 +27,7 @@ from typing import Any
 from .mapping import FieldKind, FieldMap
 from .objects import CanonicalRecord, MatchRule, ObjectType
 from .policy import Direction
-from .status import Pair
+from .status import BOOKKEEPING_PREFIX, Pair
 from .time_rules import (UTC, EventSpan, EventTimeError, exchange_span, instant_text, is_date_text,
                          parse_instant, salesforce_span, salesforce_time_fields)
 
@@ -518,7 +518,7 @@ def related_record(plan: AttendeePlan) -> str | None:
     return None
 
 
-SYNCED_ATTENDEES = "~attendees"
+SYNCED_ATTENDEES = BOOKKEEPING_PREFIX + "attendees"
 """The pair-base key that keeps the relation ids (User/Lead/Contact ids) synced on both sides at
 the pair's last attendee sync, sorted. It is the merge base of the attendee list: without it a
 relation missing on one side cannot be told apart from one just added on the other."""

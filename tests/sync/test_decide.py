@@ -4,7 +4,7 @@ the action decide() takes and what it writes where."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -243,3 +243,13 @@ def test_plan_entries_are_json() -> None:
                        snapshot(salesforce_record(edited(JobTitle="CTO", Birthday="1980-12-31"))),
                        snapshot(exchange_record(edited(JobTitle="CEO"))), now=NOW)
     assert json.loads(json.dumps(decisions.describe(include_values=True)))[0]["kind"] == "resolve_conflict"
+
+
+def test_a_rewritten_pair_keeps_bookkeeping_in_its_base_and_drops_unmapped_fields() -> None:
+    stored = synced_pair()
+    pair = replace(stored, base={**stored.base, "~attendees": ["005A", "00QB"], "Retired__Field": "x"})
+    decisions = decide(SyncPolicy(MAPPING), [pair], snapshot(salesforce_record(edited(JobTitle="CTO"))),
+                       UNCHANGED, now=NOW)
+    base = decisions.actions[0].next_pair.base
+    assert base["~attendees"] == ["005A", "00QB"] and base["JobTitle"] == "CTO"
+    assert "Retired__Field" not in base
