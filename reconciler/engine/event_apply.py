@@ -26,7 +26,7 @@ from reconciler.state import StateStore
 from reconciler.sync import ActionKind, Pair, Side, SyncPolicy, UpdateOp, WriteStatus
 from reconciler.sync.events import SYNCED_ATTENDEES, AttendeeChanges, related_record, synced_attendees
 
-from .executor import RecordApplyOutcome, UserApplyResult, _record_status, _stale_cursors, _UserRun
+from .executor import RecordApplyOutcome, UserApplyResult, _record_status, _UserRun, refusal
 from .events import EventStores, event_policy, event_stores, merge_event_attendees
 from .records import DEFAULT_PARALLEL, Progress, _silent, pair_from_record, pair_to_record
 from .runtime import Runtime
@@ -38,17 +38,8 @@ def apply_event_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime,
                      allow_mass_changes: bool, syncing_mailboxes: frozenset[str],
                      on_written: Callable[[int], None] = lambda n: None) -> UserApplyResult:
     """Carry out one user's event entry, then its attendees, and record the user's event status."""
-    if entry.status == UserSyncStatus.SKIPPED:
-        result = UserApplyResult(entry.user, entry.object, "disabled", error=f"skipped: {entry.reason}")
-    elif entry.status == UserSyncStatus.ERROR:
-        result = UserApplyResult(entry.user, entry.object, "error", error=entry.reason)
-    elif entry.violations and not allow_mass_changes:
-        messages = "; ".join(v.message for v in entry.violations)
-        result = UserApplyResult(entry.user, entry.object, "error",
-                                 error=f"stopped by a guard: {messages} (apply with --allow-mass-changes to override)")
-    elif (stale := _stale_cursors(entry, store)) is not None:
-        result = UserApplyResult(entry.user, entry.object, "error", error=stale)
-    else:
+    result = refusal(entry, store, allow_mass_changes=allow_mass_changes)
+    if result is None:
         configuration = config.configurations[entry.configuration or ""]
         assert entry.salesforce_user_id is not None and entry.mailbox is not None
         try:

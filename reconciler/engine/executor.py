@@ -342,21 +342,29 @@ def _stale_cursors(entry: UserRecordPlan, store: StateStore) -> str | None:
     return None
 
 
+def refusal(entry: UserRecordPlan, store: StateStore, *, allow_mass_changes: bool) -> UserApplyResult | None:
+    """Why an entry must not run, as its result: skipped or failed at plan time, stopped by a guard,
+    or stale (another run synced the user since the plan). None: it may run. Every object type's
+    apply asks this first, so they refuse alike."""
+    if entry.status == UserSyncStatus.SKIPPED:
+        return UserApplyResult(entry.user, entry.object, "disabled", error=f"skipped: {entry.reason}")
+    if entry.status == UserSyncStatus.ERROR:
+        return UserApplyResult(entry.user, entry.object, "error", error=entry.reason)
+    if entry.violations and not allow_mass_changes:
+        messages = "; ".join(v.message for v in entry.violations)
+        return UserApplyResult(entry.user, entry.object, "error",
+                               error=f"stopped by a guard: {messages} (apply with --allow-mass-changes to override)")
+    stale = _stale_cursors(entry, store)
+    return UserApplyResult(entry.user, entry.object, "error", error=stale) if stale is not None else None
+
+
 def apply_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime, store: StateStore, *,
                allow_mass_changes: bool, on_written: Callable[[int], None] = lambda n: None) -> UserApplyResult:
     """Carry out one user's entry and record the user's status."""
     if entry.status == UserSyncStatus.SKIPPED:
-        result = UserApplyResult(entry.user, entry.object, "disabled", error=f"skipped: {entry.reason}")
         store.set_link(entry.user, linked=False)
-    elif entry.status == UserSyncStatus.ERROR:
-        result = UserApplyResult(entry.user, entry.object, "error", error=entry.reason)
-    elif entry.violations and not allow_mass_changes:
-        messages = "; ".join(v.message for v in entry.violations)
-        result = UserApplyResult(entry.user, entry.object, "error",
-                                 error=f"stopped by a guard: {messages} (apply with --allow-mass-changes to override)")
-    elif (stale := _stale_cursors(entry, store)) is not None:
-        result = UserApplyResult(entry.user, entry.object, "error", error=stale)
-    else:
+    result = refusal(entry, store, allow_mass_changes=allow_mass_changes)
+    if result is None:
         configuration = config.configurations[entry.configuration or ""]
         assert entry.salesforce_user_id is not None and entry.mailbox is not None
         try:
