@@ -144,25 +144,31 @@ def apply_plan(plan: Plan, store: StateStore, config_path: Path, actor: str) -> 
     commit itself is a compare-and-set on the serial, so even a writer that ignored the lock could
     not make two applies of one serial both succeed.
     """
-    root = config_root(config_path)
     with store.locked("apply", lock_holder()):
-        _refuse_replay(plan, store)
-        reasons = _stale_reasons(plan, store, config_path)
-        if reasons:
-            raise StalePlan(reasons)
-        if not plan.config_changes:
-            return ApplyOutcome(plan, plan.state_serial, changed=False)
-        applied = store.applied_config()
-        resources = apply_changes(applied.resources, plan.config_changes)
-        new_serial = plan.state_serial + 1
-        audit = AuditEntry(
-            time=utc_now(), actor=actor, git_commit=git_commit_of(root), plan_id=plan.plan_id, operation="apply",
-            summary={**plan.summary.to_dict(), "serial": new_serial,
-                     "targets": list(plan.targets), "excludes": list(plan.excludes)},
-        )
-        serial = store.commit_apply(
-            expected_lineage=plan.state_lineage, expected_serial=plan.state_serial, plan_id=plan.plan_id,
-            digest=config_set_of(resources, root).digest(), resources=resources,
-            assignments=_user_assignments(applied.resources, resources, root), audit=audit,
-        )
+        return apply_plan_locked(plan, store, config_path, actor)
+
+
+def apply_plan_locked(plan: Plan, store: StateStore, config_path: Path, actor: str) -> ApplyOutcome:
+    """``apply_plan`` for a caller that already holds the state lock (an apply that goes on to sync
+    records keeps one lock from the configuration commit to its last record batch)."""
+    root = config_root(config_path)
+    _refuse_replay(plan, store)
+    reasons = _stale_reasons(plan, store, config_path)
+    if reasons:
+        raise StalePlan(reasons)
+    if not plan.config_changes:
+        return ApplyOutcome(plan, plan.state_serial, changed=False)
+    applied = store.applied_config()
+    resources = apply_changes(applied.resources, plan.config_changes)
+    new_serial = plan.state_serial + 1
+    audit = AuditEntry(
+        time=utc_now(), actor=actor, git_commit=git_commit_of(root), plan_id=plan.plan_id, operation="apply",
+        summary={**plan.summary.to_dict(), "serial": new_serial,
+                 "targets": list(plan.targets), "excludes": list(plan.excludes)},
+    )
+    serial = store.commit_apply(
+        expected_lineage=plan.state_lineage, expected_serial=plan.state_serial, plan_id=plan.plan_id,
+        digest=config_set_of(resources, root).digest(), resources=resources,
+        assignments=_user_assignments(applied.resources, resources, root), audit=audit,
+    )
     return ApplyOutcome(plan, serial, changed=True)

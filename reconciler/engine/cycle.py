@@ -6,8 +6,8 @@ the files hold an active configuration; ``refresh=False`` makes no connector cal
 CI). A targeted plan (``--target``/``--exclude``) covers configuration only: syncing records under a
 configuration that is only partly applied would sync under rules nobody reviewed as a whole.
 
-Apply: the configuration part first (``apply_plan``: lock, stale and replay checks), then the record
-section under the state lock again. A plan's record section is applied at most once: its id is
+Apply: one state lock from the configuration part (``apply_plan_locked``: stale and replay checks)
+to the record section's last batch. A plan's record section is applied at most once: its id is
 written to the audit log (operation ``sync``) before the first record is written, so a plan file
 replayed after a crash is refused and the operator plans afresh, where stamps, pairs and version
 tokens pick up what the crashed run left.
@@ -28,7 +28,7 @@ from reconciler.plan.records import has_record_changes, record_entries
 from reconciler.state import AuditEntry, PlanAlreadyApplied, StateStore, git_commit_of, lock_holder
 from reconciler.state.records import utc_now
 
-from .configuration import ApplyOutcome, apply_plan, build_config_plan, config_root, load_valid_config
+from .configuration import ApplyOutcome, apply_plan_locked, build_config_plan, config_root, load_valid_config
 from .errors import StalePlan
 from .event_apply import apply_event_records
 from .events import EVENT_OBJECT, plan_user_events
@@ -101,14 +101,15 @@ def _claim_record_section(plan: Plan, store: StateStore, expected_serial: int, r
 def apply_cycle(plan: Plan, store: StateStore, config_path: Path, actor: str, *, allow_mass_changes: bool = False,
                 parallel: int = DEFAULT_PARALLEL, progress: Progress = _silent,
                 backoff: Callable[[], BackOff] = BackOff) -> CycleOutcome:
-    """Apply the configuration part, then the record section (if the plan has one)."""
-    config_outcome = apply_plan(plan, store, config_path, actor)
-    entries = record_entries(plan.record_changes)
-    if not entries:
-        return CycleOutcome(config_outcome, None)
-    config = load_valid_config(config_path).config
-    root = config_root(config_path)
-    with store.locked(SYNC_OPERATION, lock_holder()):
+    """Apply the configuration part, then the record section (if the plan has one), under one
+    state lock: no other run can slip in between the configuration commit and the record batches."""
+    with store.locked("apply", lock_holder()):
+        config_outcome = apply_plan_locked(plan, store, config_path, actor)
+        entries = record_entries(plan.record_changes)
+        if not entries:
+            return CycleOutcome(config_outcome, None)
+        config = load_valid_config(config_path).config
+        root = config_root(config_path)
         _claim_record_section(plan, store, config_outcome.serial, root)
         with Runtime(config, root, backoff=backoff) as runtime:
             progress(f"Syncing records of {len(entries)} user entr{'ies' if len(entries) != 1 else 'y'}...")
