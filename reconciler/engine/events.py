@@ -32,15 +32,14 @@ from reconciler.connectors.salesforce import SalesforceUser
 from reconciler.connectors.salesforce_events import DEFAULT_EVENT_FIELDS, SalesforceEventStore
 from reconciler.plan.records import AttendeeChange, UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
-from reconciler.sync import (OVER_LIMIT, Action, ActionKind, ConflictPolicy, DeletePolicies, DeletePolicy, Direction,
-                             FieldOverride, GuardViolation, Limits, MappingError, Pair, PairUpdate, Side, SideSnapshot, SourceRecord, SyncPolicy,
-                             Tombstone, build_mapping, decide)
+from reconciler.sync import (OVER_LIMIT, Action, ActionKind, GuardViolation, MappingError, Pair, PairUpdate, Side,
+                             SideSnapshot, SourceRecord, SyncPolicy, Tombstone, decide)
 from reconciler.sync.events import (EVENT, MASKED_KEYS, MATCH_ORDER, OUTSIDE_ORGANIZER_KINDS, AttendeeChanges,
                                     AttendeeDirectory, AttendeePlan, CopyAction, EventWindow, OccurrenceKey,
                                     PrivateEvents, attendee_changes, invitee_copy_decision, is_organizers_item,
                                     pairs_outside_window, plan_attendees, subject_start_end_key, synced_attendees)
 
-from .records import Listing, list_side, pair_from_record, tombstone_from_record, with_revisits
+from .records import Listing, list_side, object_policy, pair_from_record, tombstone_from_record, with_revisits
 from .roster import RosterEntry
 from .runtime import Runtime
 
@@ -50,19 +49,8 @@ CHILD_EVENT_REASON = ("a Salesforce child event (an invitee's copy of a meeting)
 
 
 def event_policy(configuration: SyncConfiguration) -> SyncPolicy:
-    """The sync core's policy for a configuration's events (raises MappingError on a bad override).
-    The limits are the configuration's, shared with contacts (the guards count both)."""
-    settings = configuration.events
-    overrides = [FieldOverride(m.salesforce_field, m.exchange_field, Direction(m.direction))
-                 for m in settings.field_mappings]
-    limits = configuration.limits
-    return SyncPolicy(
-        mapping=build_mapping(EVENT, overrides, Direction(settings.direction)),
-        conflict=ConflictPolicy(settings.conflict_policy),
-        deletes=DeletePolicies(DeletePolicy(settings.deletes.salesforce_to_exchange),
-                               DeletePolicy(settings.deletes.exchange_to_salesforce)),
-        limits=Limits(limits.records_per_user, limits.max_changes, limits.max_deletes),
-    )
+    """The sync core's policy for a configuration's events."""
+    return object_policy(EVENT, configuration.events, configuration)
 
 
 def user_zone(user: SalesforceUser) -> dt.tzinfo:

@@ -27,14 +27,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from reconciler.config import ConfigSet, SyncConfiguration
+from reconciler.config import ConfigSet, ContactSettings, EventSettings, SyncConfiguration
 from reconciler.connectors.errors import ConnectorError, CursorExpired
 from reconciler.connectors.salesforce import (DELETED_HORIZON, ContactChangeFeed, change_cursor_since,
                                               contact_filter_condition)
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import PairRecord, StateStore, TombstoneRecord
 from reconciler.sync import (CONTACT, OVER_LIMIT, ActionKind, ConflictPolicy, Decisions, DeletePolicies, DeletePolicy, Direction, FieldKind,
-                             FieldOverride, Guard, GuardViolation, Limits, MappingError, Pair, RecordStore, Side, SideSnapshot,
+                             FieldOverride, Guard, GuardViolation, Limits, MappingError, ObjectType, Pair, RecordStore, Side, SideSnapshot,
                              SourceRecord, SyncPolicy, Tombstone, build_mapping, cycle_violations, decide)
 
 from .roster import RosterEntry, build_roster, directory_lookup
@@ -56,19 +56,25 @@ def _silent(message: str) -> None:
 
 # -- configuration -> sync core -----------------------------------------------------------------------
 
-def contact_policy(configuration: SyncConfiguration) -> SyncPolicy:
-    """The sync core's policy for a configuration's contacts (raises MappingError on a bad override)."""
-    settings = configuration.contacts
+def object_policy(object_type: ObjectType, settings: ContactSettings | EventSettings,
+                  configuration: SyncConfiguration) -> SyncPolicy:
+    """The sync core's policy for one object block of a configuration (raises MappingError on a bad
+    override). The limits are the configuration's, shared by its object types (the guards count all)."""
     overrides = [FieldOverride(m.salesforce_field, m.exchange_field, Direction(m.direction))
                  for m in settings.field_mappings]
     limits = configuration.limits
     return SyncPolicy(
-        mapping=build_mapping(CONTACT, overrides, Direction(settings.direction)),
+        mapping=build_mapping(object_type, overrides, Direction(settings.direction)),
         conflict=ConflictPolicy(settings.conflict_policy),
         deletes=DeletePolicies(DeletePolicy(settings.deletes.salesforce_to_exchange),
                                DeletePolicy(settings.deletes.exchange_to_salesforce)),
         limits=Limits(limits.records_per_user, limits.max_changes, limits.max_deletes),
     )
+
+
+def contact_policy(configuration: SyncConfiguration) -> SyncPolicy:
+    """The sync core's policy for a configuration's contacts."""
+    return object_policy(CONTACT, configuration.contacts, configuration)
 
 
 @dataclass(frozen=True)
