@@ -32,14 +32,14 @@ from reconciler.connectors.salesforce import SalesforceUser
 from reconciler.connectors.salesforce_events import DEFAULT_EVENT_FIELDS, SalesforceEventStore
 from reconciler.plan.records import AttendeeChange, UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
-from reconciler.sync import (OVER_LIMIT, Action, ActionKind, GuardViolation, MappingError, Pair, PairUpdate, Side,
+from reconciler.sync import (OVER_LIMIT, Action, ActionKind, GuardViolation, Pair, PairUpdate, Side,
                              SideSnapshot, SourceRecord, SyncPolicy, Tombstone, decide)
 from reconciler.sync.events import (EVENT, MASKED_KEYS, MATCH_ORDER, OUTSIDE_ORGANIZER_KINDS, AttendeeChanges,
                                     AttendeeDirectory, AttendeePlan, CopyAction, EventWindow, OccurrenceKey,
                                     PrivateEvents, attendee_changes, invitee_copy_decision, is_organizers_item,
                                     pairs_outside_window, plan_attendees, subject_start_end_key, synced_attendees)
 
-from .records import Listing, list_side, object_policy, pair_from_record, tombstone_from_record, with_revisits
+from .records import Listing, list_side, object_policy, start_user_plan, pair_from_record, tombstone_from_record, with_revisits
 from .roster import RosterEntry
 from .runtime import Runtime
 
@@ -169,22 +169,12 @@ def sort_out_copies(salesforce: SideSnapshot, exchange: SideSnapshot, pairs: Seq
 def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[RosterEntry], entry: RosterEntry,
                      reset: bool, now: dt.datetime) -> UserRecordPlan:
     """The event plan of one user (never raises for a connector failure: that is the entry's status)."""
-    base = dict(user=entry.name, object=EVENT_OBJECT,
-                configuration=entry.configuration.name if entry.configuration else None, mailbox=entry.mailbox)
-    if entry.skip_reason is not None or entry.configuration is None or entry.salesforce_user is None:
-        return UserRecordPlan(status=UserSyncStatus.SKIPPED, reason=entry.skip_reason or "not assigned", **base)
-    configuration = entry.configuration
-    if configuration.events.direction == "none":
-        return UserRecordPlan(status=UserSyncStatus.SKIPPED, reason="events do not sync (direction: none)", **base)
-    assert entry.mailbox is not None
+    start = start_user_plan(runtime, entry, EVENT_OBJECT, "events", lambda c: c.events, event_policy)
+    if isinstance(start, UserRecordPlan):
+        return start
+    base, configuration, policy = start.base, start.configuration, start.policy
+    assert entry.salesforce_user is not None and entry.mailbox is not None
     try:
-        policy = event_policy(configuration)
-    except MappingError as error:
-        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=f"field mapping: {error}", **base)
-    try:
-        if runtime.exchange(configuration.exchange_connection).resolve_mailbox(entry.mailbox) is None:
-            return UserRecordPlan(status=UserSyncStatus.SKIPPED,
-                                  reason=f"no mailbox {entry.mailbox} in Exchange (ResolveNames found nothing)", **base)
         stores = event_stores(runtime, configuration, policy, entry.salesforce_user, entry.mailbox, now)
         series = stores.salesforce.unsynced_series()
     except ConnectorError as error:

@@ -315,29 +315,55 @@ def _decide(policy: SyncPolicy, runtime: Runtime, configuration: SyncConfigurati
 
 # -- one user --------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class PlanStart:
+    """What a user's plan of one object type starts from once the user may sync it."""
+
+    base: dict[str, Any]
+    configuration: SyncConfiguration
+    policy: SyncPolicy
+
+
+def start_user_plan(runtime: Runtime, entry: RosterEntry, object_name: str, label: str,
+                    settings_of: Callable[[SyncConfiguration], ContactSettings | EventSettings],
+                    policy_of: Callable[[SyncConfiguration], SyncPolicy]) -> PlanStart | UserRecordPlan:
+    """The checks every object type's per-user plan begins with, in one place: a skipped or
+    unassigned user, an object that does not sync, a bad field mapping, a mailbox Exchange does not
+    know. Returns the finished (skipped or failed) plan entry, or what planning goes on from."""
+    base: dict[str, Any] = dict(user=entry.name, object=object_name, mailbox=entry.mailbox,
+                                configuration=entry.configuration.name if entry.configuration else None)
+    if entry.skip_reason is not None or entry.configuration is None or entry.salesforce_user is None:
+        return UserRecordPlan(status=UserSyncStatus.SKIPPED, reason=entry.skip_reason or "not assigned", **base)
+    configuration = entry.configuration
+    if settings_of(configuration).direction == "none":
+        return UserRecordPlan(status=UserSyncStatus.SKIPPED, reason=f"{label} do not sync (direction: none)", **base)
+    assert entry.mailbox is not None
+    try:
+        policy = policy_of(configuration)
+    except MappingError as error:
+        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=f"field mapping: {error}", **base)
+    try:
+        if runtime.exchange(configuration.exchange_connection).resolve_mailbox(entry.mailbox) is None:
+            return UserRecordPlan(status=UserSyncStatus.SKIPPED,
+                                  reason=f"no mailbox {entry.mailbox} in Exchange (ResolveNames found nothing)", **base)
+    except ConnectorError as error:
+        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
+    return PlanStart(base, configuration, policy)
+
+
 def plan_user_contacts(runtime: Runtime, store: StateStore, entry: RosterEntry, reset: bool,
                        now: datetime, full_resync_after: timedelta | None = DEFAULT_FULL_RESYNC_AFTER,
                        org_feeds: OrgFeeds | None = None) -> UserRecordPlan:
     """The contact plan of one user (never raises for a connector failure: that is the entry's status).
     ``org_feeds`` (``org_contact_feeds``) serve the incremental Salesforce listing; without them
     the user's store asks Salesforce itself."""
-    base = dict(user=entry.name, object=CONTACT_OBJECT,
-                configuration=entry.configuration.name if entry.configuration else None, mailbox=entry.mailbox)
-    if entry.skip_reason is not None or entry.configuration is None or entry.salesforce_user is None:
-        return UserRecordPlan(status=UserSyncStatus.SKIPPED, reason=entry.skip_reason or "not assigned", **base)
-    configuration = entry.configuration
-    if configuration.contacts.direction == "none":
-        return UserRecordPlan(status=UserSyncStatus.SKIPPED, reason="contacts do not sync (direction: none)", **base)
-    assert entry.mailbox is not None
-    try:
-        policy = contact_policy(configuration)
-    except MappingError as error:
-        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=f"field mapping: {error}", **base)
+    start = start_user_plan(runtime, entry, CONTACT_OBJECT, "contacts", lambda c: c.contacts, contact_policy)
+    if isinstance(start, UserRecordPlan):
+        return start
+    base, configuration, policy = start.base, start.configuration, start.policy
+    assert entry.salesforce_user is not None and entry.mailbox is not None
     owner_id = entry.salesforce_user.id
     try:
-        if runtime.exchange(configuration.exchange_connection).resolve_mailbox(entry.mailbox) is None:
-            return UserRecordPlan(status=UserSyncStatus.SKIPPED,
-                                  reason=f"no mailbox {entry.mailbox} in Exchange (ResolveNames found nothing)", **base)
         org_feed = (org_feeds or {}).get(configuration.salesforce_connection)
         stores = contact_stores(runtime, configuration, policy, owner_id, entry.mailbox,
                                 None if isinstance(org_feed, str) else org_feed)
