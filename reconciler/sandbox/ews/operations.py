@@ -14,6 +14,7 @@ from lxml import etree
 from .model import FieldPath, Item, Shape, field_path, read_item, render, values_at
 from .restriction import compile_restriction
 from .store import ITEM_PREFIX, Folder, Mailbox, decode_id
+from .timezones import windows_id
 from .views import calendar_view, item_values, occurrence_originals, occurrence_values, resolve_occurrence
 from .wire import EwsFault, ItemError, Responder, local, m, parse_datetime, sub, t
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 RESPONSES = frozenset({"AcceptItem", "TentativelyAcceptItem", "DeclineItem"})
 
 MAX_SYNC_CHANGES = 512
+# The user configuration object in which OWA keeps a mailbox's regional options (its root folder).
+OWA_USER_OPTIONS = "OWA.UserOptions"
 
 
 @dataclass
@@ -401,6 +404,42 @@ class Operations:
                 continue
             self.out.success()
             self.records += 1
+
+    # -- user configurations -----------------------------------------------------------------
+
+    def GetUserConfiguration(self, request: etree._Element) -> None:
+        """The one user configuration object the sandbox keeps: ``OWA.UserOptions`` in the mailbox's
+        root folder, whose Dictionary holds the entry ``timezone`` with the mailbox's zone as OWA
+        stores it, a Windows zone name (``Pacific Standard Time``). A mailbox without a zone has no
+        such object (ErrorItemNotFound), as on a server whose user never opened OWA's options; so
+        has any other name or folder. Properties ``Id``, ``Dictionary`` or ``All`` (XmlData and
+        BinaryData: OWA.UserOptions has none)."""
+        name = request.find(m("UserConfigurationName"))
+        properties = (request.findtext(m("UserConfigurationProperties")) or "").strip()
+        if name is None or len(name) != 1 or properties not in ("Id", "Dictionary", "XmlData", "BinaryData", "All"):
+            raise EwsFault("ErrorSchemaValidation",
+                           "GetUserConfiguration needs a UserConfigurationName with one folder id and "
+                           "UserConfigurationProperties.")
+        try:
+            mailbox, folder = self.folder_of(name[0])
+            if (name.get("Name") != OWA_USER_OPTIONS or folder.id != mailbox.distinguished["root"]
+                    or mailbox.time_zone is None):
+                raise ItemError("ErrorItemNotFound", "The specified object was not found in the store.")
+        except ItemError as error:
+            self.out.error(error.code, error.message)
+            return
+        configuration = sub(self.out.success(), m("UserConfiguration"))
+        sub(sub(configuration, t("UserConfigurationName"), Name=OWA_USER_OPTIONS), t("FolderId"), Id=folder.id,
+            ChangeKey="AQAAAA==")
+        if properties in ("Id", "All"):
+            sub(configuration, t("ItemId"), Id=mailbox.user_configuration_id(), ChangeKey="CQAAAA==")
+        if properties in ("Dictionary", "All"):
+            entry = sub(sub(configuration, t("Dictionary")), t("DictionaryEntry"))
+            for part, value in (("DictionaryKey", "timezone"), ("DictionaryValue", windows_id(mailbox.time_zone))):
+                typed = sub(entry, t(part))
+                sub(typed, t("Type"), "String")
+                sub(typed, t("Value"), value)
+        self.records += 1
 
     # -- directory ---------------------------------------------------------------------------
 

@@ -163,7 +163,7 @@ def seed_mailbox_items(service: "ExchangeService", mailbox: Mailbox, spec: dict[
         mailbox.add_folder(parent.id, folder["name"], folder.get("folderClass", parent.folder_class))
     for kind, key, default_folder in (("Contact", "contacts", "contacts"), ("CalendarItem", "events", "calendar")):
         for item_spec in spec.get(key) or []:
-            fields, extended, exceptions, deleted = item_fields(service, item_spec, mailbox.time_zone)
+            fields, extended, exceptions, deleted = item_fields(service, item_spec, mailbox.calendar_zone)
             send = "SendToAllAndSaveCopy" if item_spec.get("SendInvitations") else "SendToNone"
             service.create_item(mailbox, _folder(mailbox, item_spec.get("folder", default_folder)), kind, fields,
                                 extended, send, exceptions, deleted)

@@ -29,6 +29,7 @@ from .operations import Call, Operations
 from .recurrence import occurrence_starts
 from .seeding import seed_mailbox_items
 from .store import Mailbox
+from .timezones import windows_id
 from .views import series_zone
 from .wire import (EwsFault, ItemError, Responder, envelope, fault_envelope, format_datetime, local, now_stamp,
                    parse, parse_datetime, s, t)
@@ -36,7 +37,7 @@ from .wire import (EwsFault, ItemError, Responder, envelope, fault_envelope, for
 EWS_PATH = "/ews/exchange.asmx"
 OUTLOOK_AUDIENCE = "https://outlook.office365.com"
 IMPLEMENTED = ("GetFolder", "FindFolder", "CreateFolder", "FindItem", "GetItem", "CreateItem", "UpdateItem",
-               "DeleteItem", "SyncFolderItems", "ResolveNames")
+               "DeleteItem", "SyncFolderItems", "ResolveNames", "GetUserConfiguration")
 # The modes that send meeting mail. The "Changed" modes (UpdateItem only) should reach only attendees
 # added or removed by the update; the sandbox sends the update to all of them (a simplification).
 SEND_MODES = frozenset({"SendOnlyToAll", "SendToAllAndSaveCopy", "SendOnlyToChanged", "SendToChangedAndSaveCopy"})
@@ -415,8 +416,11 @@ class ExchangeService(Service):
             self.grants[f"app:{app['clientId']}"] = {a.lower() for a in app.get("impersonates") or []}
         specs = data.get("mailboxes") or []
         for number, spec in enumerate(specs, start=1):
-            mailbox = Mailbox(number, spec["address"], spec.get("displayName") or spec["address"],
-                              spec.get("timeZone") or "UTC", secrets.token_hex(16))
+            zone = spec.get("timeZone") or None
+            if zone is not None:
+                windows_id(zone)   # GetUserConfiguration answers the Windows name: refuse a zone without one now
+            mailbox = Mailbox(number, spec["address"], spec.get("displayName") or spec["address"], zone,
+                              secrets.token_hex(16))
             mailbox.create_distinguished()
             self.mailboxes[mailbox.address.lower()] = mailbox
         for spec in specs:

@@ -131,11 +131,11 @@ class Folder:
 class Mailbox:
     """One mailbox's folders and items."""
 
-    def __init__(self, number: int, address: str, display_name: str, time_zone: str, sync_secret: str) -> None:
+    def __init__(self, number: int, address: str, display_name: str, time_zone: str | None, sync_secret: str) -> None:
         self.number = number
         self.address = address
         self.display_name = display_name
-        self.time_zone = time_zone
+        self.time_zone = time_zone   # IANA name as OWA's options hold it; None: the user never set one
         self.sync_secret = sync_secret
         self.folders: dict[str, Folder] = {}
         self.distinguished: dict[str, str] = {}
@@ -144,6 +144,12 @@ class Mailbox:
         self.seq = 0
         self.counter = 0
         self.query_cache: dict[Any, list[str]] = {}
+
+    @property
+    def calendar_zone(self) -> str:
+        """The zone seed times are read in and a series without a zone of its own repeats in: the
+        mailbox's zone, UTC when none is set."""
+        return self.time_zone or "UTC"
 
     # -- ids --------------------------------------------------------------------------------
 
@@ -159,6 +165,11 @@ class Mailbox:
 
     def new_changekey(self) -> str:
         return "CQAAA" + _b64(f"{self.number}:{self._next()}")
+
+    def user_configuration_id(self) -> str:
+        """The item id of the mailbox's one user configuration object (OWA.UserOptions); stable, and
+        never an item GetItem finds."""
+        return ITEM_PREFIX + _b64(f"C:{self.number}:0")
 
     def occurrence_id(self, master_id: str, original_start: str) -> str:
         return ITEM_PREFIX + _b64(f"O:{self.number}:{master_id}:{original_start.replace(':', '')}")

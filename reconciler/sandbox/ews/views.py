@@ -53,7 +53,7 @@ def item_values(mailbox: Mailbox, item: Item) -> dict[str, Any]:
 
 def series_zone(mailbox: Mailbox, item: Item) -> dt.tzinfo:
     """The zone a series repeats in: its StartTimeZone, else the mailbox's."""
-    name = iana_name((item.fields.get("StartTimeZone") or {}).get("Id")) or mailbox.time_zone
+    name = iana_name((item.fields.get("StartTimeZone") or {}).get("Id")) or mailbox.calendar_zone
     return ZoneInfo(name)
 
 
