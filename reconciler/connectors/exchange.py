@@ -24,15 +24,15 @@ from typing import Any, TypeVar
 
 import msal
 from exchangelib import (BASIC, DELEGATE, IMPERSONATION, OAUTH2, UTC, Account, Build, CalendarItem, Configuration,
-                         Contact, Credentials, ExtendedProperty, FolderCollection, OAuth2AuthorizationCodeCredentials,
-                         Version)
+                         Contact, Credentials, EWSTimeZone, ExtendedProperty, FolderCollection,
+                         OAuth2AuthorizationCodeCredentials, Version)
 from exchangelib import errors as ews_errors
 from exchangelib.folders import SHALLOW, Contacts, Root
 from exchangelib.indexed_properties import EmailAddress, PhoneNumber, PhysicalAddress
 from exchangelib.items import ALL_OCCURRENCES, MOVE_TO_DELETED_ITEMS, NEVER_OVERWRITE, SAVE_ONLY, SEND_TO_NONE
-from exchangelib.properties import Body, ItemId
+from exchangelib.properties import Body, DistinguishedFolderId, ItemId, Mailbox, UserConfigurationNameMNS
 from exchangelib.protocol import Protocol
-from exchangelib.services import CreateItem, DeleteItem, SyncFolderItems, UpdateItem
+from exchangelib.services import CreateItem, DeleteItem, GetUserConfiguration, SyncFolderItems, UpdateItem
 from exchangelib.items.base import ID_ONLY
 
 from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
@@ -50,6 +50,8 @@ EWS_BATCH = 100                            # items per CreateItem / UpdateItem /
 SYNC_PAGE = 512                            # the most SyncFolderItems returns per call
 EWS_OAUTH_SCOPE = "https://outlook.office365.com/.default"
 TOKEN_REFRESH_MARGIN = dt.timedelta(minutes=5)
+OWA_USER_OPTIONS = "OWA.UserOptions"      # the user configuration holding Outlook on the web's regional options
+OWA_TIME_ZONE_KEY = "timezone"            # its entry with the mailbox's zone, a Windows zone name
 
 
 class SalesforceIdProperty(ExtendedProperty):
@@ -314,6 +316,31 @@ class ExchangeConnector:
                 raise translate(answer, "resolving a mailbox", address)
             return ResolvedMailbox(address=answer.email_address, name=answer.name, mailbox_type=answer.mailbox_type)
         return None
+
+    def mailbox_zone(self, mailbox: str) -> EWSTimeZone | None:
+        """The mailbox's own time zone, as Outlook on the web keeps it: the ``timezone`` entry (a
+        Windows zone name) of the ``OWA.UserOptions`` user configuration in the mailbox's root
+        folder. One GetUserConfiguration call, naming the root by its distinguished id (no GetFolder
+        first). None when the mailbox has no zone (a user who never opened OWA's options: Exchange
+        answers ErrorItemNotFound) or names one exchangelib's CLDR table does not know; the caller
+        then uses a zone of its own. EWS has no other read of this setting."""
+        account = self.account(mailbox)
+        name = UserConfigurationNameMNS(name=OWA_USER_OPTIONS,
+                                        folder=DistinguishedFolderId(id="root", mailbox=Mailbox(email_address=mailbox)))
+        try:
+            options = self.call("reading the mailbox's time zone", lambda: GetUserConfiguration(account=account).get(
+                user_configuration_name=name, properties="Dictionary"), mailbox=mailbox)
+        except ConnectorError as error:
+            if error.kind is ErrorKind.NOT_FOUND:
+                return None
+            raise
+        windows_name = (options.dictionary or {}).get(OWA_TIME_ZONE_KEY)
+        if not isinstance(windows_name, str):
+            return None
+        try:
+            return EWSTimeZone.from_ms_id(windows_name)
+        except ews_errors.UnknownTimeZone:
+            return None
 
     def check_mailbox_access(self, mailbox: str) -> Contacts:
         """GetFolder on the mailbox's Contacts folder: proves impersonation (or delegation) works."""

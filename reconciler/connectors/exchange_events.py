@@ -120,15 +120,18 @@ class ExchangeCalendarStore(RecordStore):
 
     side = Side.EXCHANGE
 
-    def __init__(self, connector: ExchangeConnector, mailbox: str, window: EventWindow, mailbox_zone: dt.tzinfo,
+    def __init__(self, connector: ExchangeConnector, mailbox: str, window: EventWindow, fallback_zone: dt.tzinfo,
                  *, selection: str = "all", category: str | None = None,
                  private_events: PrivateEvents = PrivateEvents.SKIP, send_invitations: bool = False,
                  send_cancellations: bool = False, masked_names: Mapping[str, str] = DEFAULT_MASKED_NAMES) -> None:
         self.connector = connector
         self.mailbox = mailbox
         self.window = window
-        self.codec = ExchangeEventCodec(mailbox_zone)
-        self.zone = mailbox_zone
+        # Instants and all-day dates read the same in any zone (exchangelib hands an all-day item's
+        # dates over in the item's own zone), so reading never needs the mailbox's zone.
+        self.codec = ExchangeEventCodec(fallback_zone)
+        self.fallback_zone = fallback_zone
+        self._mailbox_zone: dt.tzinfo | None = None
         self.selection = selection
         self.category = category
         self.private_events = private_events
@@ -145,6 +148,17 @@ class ExchangeCalendarStore(RecordStore):
 
     def _call(self, context: str, action: Any) -> Any:
         return self.connector.call(context, action, mailbox=self.mailbox)
+
+    def mailbox_zone(self) -> dt.tzinfo:
+        """The zone an item without one of its own is written in (every item the sync creates): the
+        mailbox's own zone, so an all-day item is midnight to midnight where the mailbox is and a
+        timed one keeps the mailbox's wall-clock time across its DST changes. Asked once per store
+        (one GetUserConfiguration), and only when an item needs it: a cycle that creates nothing
+        makes no call. A mailbox without a zone of its own gets ``fallback_zone``, the zone the
+        engine passed (the user's Salesforce zone)."""
+        if self._mailbox_zone is None:
+            self._mailbox_zone = self.connector.mailbox_zone(self.mailbox) or self.fallback_zone
+        return self._mailbox_zone
 
     def _calendar(self, folder_id: str | None = None) -> Calendar:
         account = self.connector.account(self.mailbox)
@@ -333,7 +347,7 @@ class ExchangeCalendarStore(RecordStore):
         times = self.codec.write_times(fields, current)
         if times is not None:
             start, end, all_day = times
-            zone = item._start_timezone or _ews_zone(self.zone)
+            zone = item._start_timezone or _ews_zone(self.mailbox_zone())
             item._start_timezone = item._end_timezone = zone
             if all_day:
                 # exchangelib sends dates as midnight in the item's zone, the end as the LAST day.

@@ -10,13 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sandbox.ews_client import at, local_day
+from sandbox.ews_client import at, exchange, local_day
 
 from reconciler.connectors.exchange import ExchangeConnector
 from reconciler.connectors.exchange_events import ExchangeCalendarStore, SeriesChanged
 from reconciler.connectors.http import ApiCallCounter
 from reconciler.connectors.retry import BackOff
 from reconciler.connectors.settings import ExchangeSettings
+from reconciler.sandbox.server import Sandbox
 from reconciler.sync.events import MASKED_SUBJECT, Attendee, EventWindow, OccurrenceKey, PrivateEvents, is_organizers_item
 from reconciler.sync.ports import CreateOp, DeleteOp, SourceRecord, UpdateOp, WriteStatus
 from reconciler.sync.time_rules import instant_text
@@ -155,14 +156,52 @@ def test_a_reminder_written_reads_back(store_for) -> None:
 
 
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Pacific/Auckland", "Pacific/Kiritimati"])
-def test_an_all_day_event_written_in_the_mailbox_zone_reads_back_on_the_same_dates(store_for, zone) -> None:
-    store = store_for(zone=ZoneInfo(zone))
+def test_an_all_day_event_written_in_the_mailbox_zone_reads_back_on_the_same_dates(store_for, sandbox: Sandbox,
+                                                                                   zone) -> None:
+    exchange(sandbox).mailboxes["alice@acme.example"].time_zone = zone   # alice set her zone in Outlook's options
+    store = store_for(zone=ZoneInfo("Pacific/Pago_Pago"))                 # a user's zone 24 hours away from Kiritimati
     first = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=10)
     made = store.write([CreateOp({"Subject": "Trade fair", "Start": first.isoformat(),
                                   "End": (first + dt.timedelta(days=2)).isoformat(), "IsAllDayEvent": "true"})])
     [fair] = store.fetch([made[0].record_id])
     assert (fair.fields["Start"], fair.fields["End"], fair.fields["IsAllDayEvent"]) == (
         first.isoformat(), (first + dt.timedelta(days=2)).isoformat(), "true")
+    stored = exchange(sandbox).mailboxes["alice@acme.example"].items[made[0].record_id].fields
+    midnight = dt.datetime.combine(first, dt.time(), ZoneInfo(zone))
+    assert stored["Start"] == instant_text(midnight), "midnight where the mailbox is, not where the user is"
+
+
+def test_new_items_are_written_in_the_mailboxs_own_zone_asked_once_per_store(store_for, sandbox: Sandbox,
+                                                                             connector) -> None:
+    """An Auckland user (the store's zone) with a Los Angeles mailbox: what the sync creates is in
+    Los Angeles time, as Outlook shows it; the zone is read once, by the first create."""
+    auckland = store_for(zone=ZoneInfo("Pacific/Auckland"))
+    sandbox.counters.reset()
+    listing(auckland)
+    assert "GetUserConfiguration" not in sandbox.counters.counts("exchange"), "reading never asks for the zone"
+    first = auckland.write([CreateOp({"Subject": "Company holiday", "Start": "2027-03-01", "End": "2027-03-02",
+                                      "IsAllDayEvent": "true"})])
+    second = auckland.write([CreateOp({"Subject": "Pipeline review", "Start": utc(LA, 6, "10:00"),
+                                       "End": utc(LA, 6, "11:00"), "IsAllDayEvent": "false"})])
+    assert sandbox.counters.counts("exchange")["GetUserConfiguration"] == 1
+    account = connector.account("alice@acme.example")
+    holiday, review = (account.calendar.get(id=result.record_id) for result in (first[0], second[0]))
+    assert holiday._start_timezone.key == review._start_timezone.key == LA
+    assert (holiday.start, holiday.end) == (dt.date(2027, 3, 1), dt.date(2027, 3, 1))   # exchangelib: the last day
+    stored = exchange(sandbox).mailboxes["alice@acme.example"].items[first[0].record_id].fields
+    assert (stored["Start"], stored["End"]) == ("2027-03-01T08:00:00Z", "2027-03-02T08:00:00Z")
+    assert review.start.astimezone(ZoneInfo(LA)).hour == 10
+
+
+def test_a_mailbox_without_a_zone_of_its_own_gets_the_stores_zone(store_for, sandbox: Sandbox, connector) -> None:
+    exchange(sandbox).mailboxes["dave@acme.example"].time_zone = None   # dave never opened Outlook's options
+    store = store_for("dave", zone=ZoneInfo("Europe/Berlin"))
+    [made] = store.write([CreateOp({"Subject": "Inventory day", "Start": "2027-03-01", "End": "2027-03-02",
+                                    "IsAllDayEvent": "true"})])
+    assert made.status is WriteStatus.OK
+    assert connector.account("dave@acme.example").calendar.get(id=made.record_id)._start_timezone.key == "Europe/Berlin"
+    stored = exchange(sandbox).mailboxes["dave@acme.example"].items[made.record_id].fields
+    assert stored["Start"] == "2027-02-28T23:00:00Z"
 
 
 def test_a_moved_or_cancelled_occurrence_re_lists_the_window(store_for) -> None:

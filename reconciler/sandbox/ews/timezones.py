@@ -31,6 +31,11 @@ WINDOWS_TO_IANA: dict[str, str] = {
     "US Mountain Standard Time": "America/Phoenix",
     "Alaskan Standard Time": "America/Anchorage",
     "Hawaiian Standard Time": "Pacific/Honolulu",
+    "Line Islands Standard Time": "Pacific/Kiritimati",
+    "Samoa Standard Time": "Pacific/Apia",
+    "Chatham Islands Standard Time": "Pacific/Chatham",
+    "Nepal Standard Time": "Asia/Kathmandu",
+    "Newfoundland Standard Time": "America/St_Johns",
 }
 
 IANA_TO_WINDOWS: dict[str, str] = {iana: win for win, iana in WINDOWS_TO_IANA.items()}
