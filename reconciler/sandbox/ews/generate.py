@@ -3,6 +3,15 @@
 Contacts go to each mailbox's ``Contacts/Salesforce_Sync`` folder (what the sync reads); events spread
 over the month before and the quarter after the seeding day, with all-day events and weekly series
 among them. The same RNG state gives the same section.
+
+Two mixes of events: by default one item in twenty is a weekly series of 2-11 occurrences and
+``events_per_mailbox`` counts items (what older benchmarks measured). With ``recurring`` (a share),
+``events_per_mailbox`` counts what a CalendarView of the window shows: that share of it are
+occurrences of weekly series (4-12 each, every third series with its second occurrence moved an
+hour later, an exception), the rest single items. That is the number an event benchmark compares
+both sides' counts with. Series start in the same days as single items and last up to 11 weeks, so
+a window of ``pastDays`` >= 31 (a day -30 item in Tokyo starts on UTC day -31) and ``futureDays``
+>= 170 holds every event.
 """
 
 from __future__ import annotations
@@ -46,7 +55,8 @@ def _contact(rng: random.Random, n: int) -> dict[str, Any]:
     return contact
 
 
-def _event(rng: random.Random) -> dict[str, Any]:
+def _event(rng: random.Random, series: bool = True) -> dict[str, Any]:
+    """A single item (one in ten all-day), or with ``series`` one in twenty a weekly series."""
     day = rng.randrange(-30, 90)
     event: dict[str, Any] = {"Subject": f"{rng.choice(_SUBJECTS)} with {rng.choice(_COMPANIES)}"}
     roll = rng.random()
@@ -58,7 +68,7 @@ def _event(rng: random.Random) -> dict[str, Any]:
     length = rng.choice([30, 60, 90])
     end_total = hour * 60 + minutes + length
     event["when"] = {"day": day, "start": f"{hour:02d}:{minutes:02d}", "end": f"{end_total // 60:02d}:{end_total % 60:02d}"}
-    if roll < 0.15:
+    if series and roll < 0.15:
         event["Recurrence"] = {"pattern": "WeeklyRecurrence", "Interval": 1, "range": "NumberedRecurrence",
                                "NumberOfOccurrences": rng.randrange(2, 12)}
     if rng.random() < 0.2:
@@ -66,11 +76,51 @@ def _event(rng: random.Random) -> dict[str, Any]:
     return event
 
 
+def _an_hour_later(clock: str) -> str:
+    return f"{int(clock[:2]) + 1:02d}{clock[2:]}"
+
+
+def _series(rng: random.Random, occurrences: int, exception: bool) -> dict[str, Any]:
+    """A timed weekly series of ``occurrences``; with ``exception`` its second occurrence is an
+    hour later than the series says."""
+    event = _event(rng, series=False)
+    if event["when"].get("all_day"):
+        event["when"] = {"day": event["when"]["day"], "start": "10:00", "end": "11:00"}
+    event["Recurrence"] = {"pattern": "WeeklyRecurrence", "Interval": 1, "range": "NumberedRecurrence",
+                           "NumberOfOccurrences": occurrences}
+    if exception and occurrences > 1:
+        event["ModifiedOccurrences"] = [{"occurrence": 2, "start": _an_hour_later(event["when"]["start"]),
+                                         "end": _an_hour_later(event["when"]["end"])}]
+    return event
+
+
+def _events(rng: random.Random, count: int, recurring: float | None) -> list[dict[str, Any]]:
+    """``count`` items (the default mix), or with ``recurring`` a calendar whose window shows
+    ``count`` events, ``round(recurring * count)`` of them occurrences of series."""
+    if recurring is None:
+        return [_event(rng) for _ in range(count)]
+    occurrences = round(recurring * count)
+    events = [_event(rng, series=False) for _ in range(count - occurrences)]
+    series = 0
+    while occurrences:
+        size = min(rng.randrange(4, 13), occurrences)
+        if occurrences - size == 1:   # no series of one occurrence left over
+            size += 1
+        events.append(_series(rng, size, exception=series % 3 == 2))
+        occurrences -= size
+        series += 1
+    rng.shuffle(events)
+    return events
+
+
 def generate_seed(mailboxes: list[dict[str, Any]], contacts_per_mailbox: int, events_per_mailbox: int,
-                  rng: random.Random) -> dict[str, Any]:
+                  rng: random.Random, recurring: float | None = None) -> dict[str, Any]:
     """An ``exchange`` section: each mailbox (``address``, ``time_zone``) with a Salesforce_Sync folder
-    of ``contacts_per_mailbox`` contacts and ``events_per_mailbox`` events, and a service account
-    (``svc-reconciler@<first domain>``) that may impersonate all of them."""
+    of ``contacts_per_mailbox`` contacts and ``events_per_mailbox`` events (items, or with
+    ``recurring`` events as the window shows them, that share occurrences of weekly series), and a
+    service account (``svc-reconciler@<first domain>``) that may impersonate all of them."""
+    if recurring is not None and not 0.0 <= recurring <= 1.0:
+        raise ValueError(f"recurring is a share between 0 and 1, got {recurring}")
     domains = sorted({m["address"].split("@", 1)[1] for m in mailboxes})
     section_mailboxes = []
     for mailbox in mailboxes:
@@ -80,7 +130,7 @@ def generate_seed(mailboxes: list[dict[str, Any]], contacts_per_mailbox: int, ev
             "timeZone": mailbox.get("time_zone", "UTC"),
             "folders": [{"name": "Salesforce_Sync", "parent": "contacts", "folderClass": "IPF.Contact"}],
             "contacts": [_contact(rng, n) for n in range(contacts_per_mailbox)],
-            "events": [_event(rng) for _ in range(events_per_mailbox)],
+            "events": _events(rng, events_per_mailbox, recurring),
         })
     return {
         "domains": domains,
