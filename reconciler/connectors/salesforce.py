@@ -10,8 +10,6 @@ bounded back-off on REQUEST_LIMIT_EXCEEDED, 5xx and connection errors, and trans
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -27,6 +25,7 @@ from simple_salesforce.exceptions import SalesforceExpiredSession
 
 from ..sync.ports import (ChangePage, CreateOp, DeleteOp, LookedUp, RecordStore, Side, SourceRecord, UpdateOp,
                           WriteOp, WriteResult, WriteStatus)
+from .batching import chunks, decode_cursor, encode_cursor
 from .errors import (ConnectorError, CursorExpired, ErrorKind, install_log_redaction, salesforce_error_codes,
                      salesforce_record_error, translate)
 from .http import ApiCallCounter, build_session
@@ -107,28 +106,54 @@ def soql_filter(field: str, operator: str, value: Any = None) -> str:
                          fix="use equals, not_equals, in, not_in, starts_with, is_null or is_not_null")
 
 
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A REST record with nested relationships as ``{"Account.Name": ...}``, without ``attributes``."""
+def flatten_record(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A REST record with nested relationships as ``{"Account.Name": ...}``, without ``attributes``:
+    the field names a configuration uses are the keys (a null relationship has no keys)."""
     flat: dict[str, Any] = {}
     for key, value in record.items():
         if key == "attributes":
             continue
         if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{prefix}{key}."))
+            flat.update(flatten_record(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
     return flat
 
 
-def _parse_stamp(value: str | None) -> datetime | None:
+def parse_stamp(value: str | None) -> datetime | None:
+    """A Salesforce dateTime as the REST API writes it (``2026-03-03T17:00:00.000+0000``), or None."""
     if not value:
         return None
     return datetime.strptime(value.replace("Z", "+0000"), "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def record_results(indexes: Sequence[int], answer: Sequence[Mapping[str, Any]], results: list[WriteResult | None],
+                   deleting: bool) -> None:
+    """Put an sObject collection's per-record answers into ``results`` at ``indexes`` (the batch
+    positions of the records sent, in order): ok with the new id, not found, or failed with the
+    service's message and whether a retry may help."""
+    for index, outcome in zip(indexes, answer):
+        if outcome.get("success"):
+            results[index] = WriteResult.ok(None if deleting else outcome.get("id"), None)
+            continue
+        error = salesforce_record_error(outcome.get("errors") or [])
+        if error.kind is ErrorKind.NOT_FOUND:
+            results[index] = WriteResult.not_found(error.message)
+        else:
+            results[index] = WriteResult.failed(error.message, retryable=error.retryable)
+
+
+def fill_versions(results: list[WriteResult | None], versions: Mapping[str, str]) -> None:
+    """Give the successful writes in ``results`` their new version tokens (collections answer
+    ids only; ``versions`` is what :meth:`SalesforceConnector.versions` read back)."""
+    for index, result in enumerate(results):
+        if result is not None and result.status is WriteStatus.OK and result.record_id:
+            results[index] = WriteResult.ok(result.record_id, versions.get(result.record_id))
+
+
+def written_ids(results: Sequence[WriteResult | None]) -> list[str]:
+    """The ids of the records a batch wrote successfully (whose versions are to be read back)."""
+    return [r.record_id for r in results if r is not None and r.status is WriteStatus.OK and r.record_id]
 
 
 # -- the connector ---------------------------------------------------------------------------------
@@ -275,7 +300,7 @@ class SalesforceConnector:
         """The records of a SOQL query, page by page, relationships flattened (``Account.Name``)."""
         page = self.query_page(soql, context)
         while True:
-            yield [_flatten(r) for r in page.get("records", [])]
+            yield [flatten_record(r) for r in page.get("records", [])]
             if page.get("done", True) or not page.get("nextRecordsUrl"):
                 return
             page = self.query_page(soql, context, page["nextRecordsUrl"])
@@ -296,7 +321,7 @@ class SalesforceConnector:
     def users_by_username(self, usernames: Sequence[str]) -> dict[str, SalesforceUser]:
         """Users by username (lower-cased keys); absent usernames are absent from the answer."""
         found: dict[str, SalesforceUser] = {}
-        for chunk in _chunks(sorted(set(usernames)), IN_LIST_SIZE):
+        for chunk in chunks(sorted(set(usernames)), IN_LIST_SIZE):
             soql = (f"SELECT {self._USER_FIELDS} FROM User WHERE Username IN "
                     f"({', '.join(soql_literal(u) for u in chunk)})")
             for record in self.query_all(soql, "looking up users"):
@@ -307,7 +332,7 @@ class SalesforceConnector:
     def users_by_profile(self, profile_names: Sequence[str]) -> list[SalesforceUser]:
         """Every user (active or not: the caller reports inactive ones) holding one of the profiles."""
         users: list[SalesforceUser] = []
-        for chunk in _chunks(sorted(set(profile_names)), IN_LIST_SIZE):
+        for chunk in chunks(sorted(set(profile_names)), IN_LIST_SIZE):
             soql = (f"SELECT {self._USER_FIELDS} FROM User WHERE Profile.Name IN "
                     f"({', '.join(soql_literal(p) for p in chunk)}) ORDER BY Username")
             users.extend(self._user(r) for r in self.query_all(soql, "looking up users by profile"))
@@ -317,7 +342,7 @@ class SalesforceConnector:
         """Account id for each name under the exactly-one rule: the id when exactly one Account has
         that name (case-insensitive, as SOQL compares), else None (none, or ambiguous)."""
         matches: dict[str, list[str]] = {name.lower(): [] for name in names if name}
-        for chunk in _chunks(sorted(matches), IN_LIST_SIZE):
+        for chunk in chunks(sorted(matches), IN_LIST_SIZE):
             soql = f"SELECT Id, Name FROM Account WHERE Name IN ({', '.join(soql_literal(n) for n in chunk)})"
             for record in self.query_all(soql, "looking up accounts"):
                 matches.setdefault(str(record["Name"]).lower(), []).append(record["Id"])
@@ -327,20 +352,22 @@ class SalesforceConnector:
     def contact_store(self, owner_id: str, scope: Literal["owned", "all"] = "owned",
                       filters: Sequence[Mapping[str, Any]] = (),
                       fields: Sequence[str] = DEFAULT_CONTACT_FIELDS,
-                      feed: ContactChangeFeed | None = None) -> "SalesforceContactStore":
+                      feed: ChangeFeed | None = None) -> "SalesforceContactStore":
         return SalesforceContactStore(self, owner_id, scope, filters, fields, feed)
 
-    def deleted_contacts(self, since: datetime) -> list[str]:
-        """getDeleted for Contacts from ``since`` (org-wide ids; ids a user never had are ignored upstream).
+    def deleted_ids(self, sobject: str, since: datetime) -> list[str]:
+        """getDeleted for ``sobject`` (Contact, Event) from ``since``: org-wide ids; ids a user
+        never had are ignored upstream.
 
         ``earliestDateAvailable`` is not compared with the window: a cursor taken (with its overlap)
         just after an org or sandbox began would read as expired, so only the 15-day horizon (ours,
-        and the service refusing an older start with INVALID_REPLICATION_DATE) decides that a cursor
-        has expired. A recycle-bin purge inside the horizon can hide deletes until the next full
-        listing; that is a known gap."""
+        and the service refusing an older start with INVALID_REPLICATION_DATE, a ``CursorExpired``)
+        decides that a cursor has expired. A recycle-bin purge inside the horizon can hide deletes
+        until the next full listing; that is a known gap."""
         end = (self.server_time or datetime.now(timezone.utc)) + timedelta(minutes=1)
         try:
-            answer = self.call("listing deleted contacts", lambda sf: sf.Contact.deleted(since, end))
+            answer = self.call(f"listing deleted {sobject} records",
+                               lambda sf: getattr(sf, soql_field(sobject)).deleted(since, end))
         except ConnectorError as error:
             codes = {code for code, _ in salesforce_error_codes(getattr(error.__cause__, "content", None))}
             if "INVALID_REPLICATION_DATE" in codes:
@@ -349,58 +376,99 @@ class SalesforceConnector:
             raise
         return [str(d["id"]) for d in answer.get("deletedRecords", [])]
 
-    def contact_change_feeds(self, data_sets: Mapping[str, Sequence[str]],
-                             since: datetime) -> dict[str, ContactChangeFeed]:
-        """What changed in the org's Contacts since ``since``, for many users at once.
+    def change_feeds(self, sobject: str, data_sets: Mapping[str, Sequence[str]],
+                     since: datetime) -> dict[str, ChangeFeed]:
+        """What changed in the org's ``sobject`` records (Contact, Event) since ``since``, for many
+        users at once.
 
         ``data_sets`` maps a data-set filter (``contact_filter_condition``, "" for none) to the
         fields its users read. Per filter one SOQL over SystemModstamp with no owner condition
         (paged), plus, for a real filter, one query for the ids that changed outside it; one
         getDeleted serves them all. So a cycle's "what changed" costs O(data sets), not O(users):
-        the stores demultiplex the answer by OwnerId (``SalesforceContactStore``). The filters stay
-        in SOQL rather than being evaluated here, so the org's own comparison rules (case, nulls,
-        id forms) decide membership exactly as a per-user query would."""
-        deleted = tuple(self.deleted_contacts(since))
+        the stores demultiplex the answer by OwnerId. The filters stay in SOQL rather than being
+        evaluated here, so the org's own comparison rules (case, nulls, id forms) decide membership
+        exactly as a per-user query would."""
+        name = soql_field(sobject)
+        deleted = tuple(self.deleted_ids(name, since))
         next_since = ((self.server_time or datetime.now(timezone.utc)) - CURSOR_OVERLAP).isoformat()
         stamp = soql_literal(since)
-        feeds: dict[str, ContactChangeFeed] = {}
+        feeds: dict[str, ChangeFeed] = {}
         for condition, fields in data_sets.items():
             read = list(dict.fromkeys([*_SYSTEM_FIELDS, *(soql_field(f) for f in fields)]))
             where = f"SystemModstamp > {stamp}" + (f" AND {condition}" if condition else "")
             changed = tuple(record for page in self.query_pages(
-                f"SELECT {', '.join(read)} FROM Contact WHERE {where} ORDER BY SystemModstamp, Id",
-                "listing changed contacts of the org") for record in page)
+                f"SELECT {', '.join(read)} FROM {name} WHERE {where} ORDER BY SystemModstamp, Id",
+                f"listing changed {name} records of the org") for record in page)
             left = frozenset(
                 r["Id"] for r in self.query_all(
-                    f"SELECT Id FROM Contact WHERE SystemModstamp > {stamp} AND NOT ({condition})",
-                    "listing contacts that left a data set")) if condition else frozenset()
-            feeds[condition] = ContactChangeFeed(since, next_since, frozenset(read), condition, changed, left,
-                                                 deleted)
+                    f"SELECT Id FROM {name} WHERE SystemModstamp > {stamp} AND NOT ({condition})",
+                    f"listing {name} records that left a data set")) if condition else frozenset()
+            feeds[condition] = ChangeFeed(name, since, next_since, frozenset(read), condition, changed, left, deleted)
         return feeds
+
+    # -- writes shared by the record stores -------------------------------------------------------
+
+    def versions(self, sobject: str, ids: Sequence[str]) -> dict[str, str]:
+        """SystemModstamp of each named record that exists (one query per 200 ids)."""
+        found: dict[str, str] = {}
+        for chunk in chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
+            soql = (f"SELECT Id, SystemModstamp FROM {soql_field(sobject)} WHERE Id IN "
+                    f"({', '.join(soql_literal(i) for i in chunk)})")
+            for record in self.query_all(soql, f"reading {sobject} versions"):
+                found[record["Id"]] = record["SystemModstamp"]
+        return found
+
+    def write_collections(self, sobject: str, creates: Sequence[tuple[int, Mapping[str, Any]]],
+                          updates: Sequence[tuple[int, Mapping[str, Any]]], deletes: Sequence[tuple[int, str]],
+                          results: list[WriteResult | None]) -> None:
+        """Send one batch's writes of ``sobject`` as sObject collections, one call per kind present
+        (POST creates, PATCH updates, DELETE ids), never all-or-none; each entry is (the op's
+        position in the batch, its body or id) and its answer lands in ``results`` there."""
+        for method, items in (("POST", creates), ("PATCH", updates)):
+            if items:
+                body = {"allOrNone": False, "records": [record for _, record in items]}
+                answer = self.call(f"writing {sobject} records ({method})", lambda sf, body=body, method=method:
+                                   sf.restful("composite/sobjects", method=method, json=body))
+                record_results([index for index, _ in items], answer or [], results, deleting=False)
+        if deletes:
+            ids = ",".join(record_id for _, record_id in deletes)
+            answer = self.call(f"deleting {sobject} records", lambda sf: sf.restful(
+                "composite/sobjects", params={"ids": ids, "allOrNone": "false"}, method="DELETE"))
+            record_results([index for index, _ in deletes], answer or [], results, deleting=True)
 
 
 # -- the contact record store ----------------------------------------------------------------------
 
-def _encode_cursor(data: Mapping[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data, sort_keys=True).encode()).decode()
+def decode_change_cursor(cursor: str) -> dict[str, Any]:
+    """The listing position inside a Salesforce store's cursor."""
+    return decode_cursor(cursor, "Salesforce")
 
 
-def _decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(data, dict) or data.get("v") != 1:
-            raise ValueError
-        return data
-    except ValueError:
-        raise ConnectorError(ErrorKind.CONFIGURATION, "not a Salesforce change cursor",
-                             fix="reset the user's sync cursor (Reset Sync)") from None
+def next_window_start(connector: SalesforceConnector, state: Mapping[str, Any]) -> str:
+    """Where a store's next change window starts: the server's time when this listing began
+    (``started``, carried through a paged listing), less the overlap (stamps are per second)."""
+    if state.get("started"):
+        return str(state["started"])
+    now = connector.server_time or datetime.now(timezone.utc)
+    return (now - CURSOR_OVERLAP).isoformat()
+
+
+def require_deletes_reach(connector: SalesforceConnector, since: datetime) -> None:
+    """Refuse a change window getDeleted cannot cover (older than the 15-day horizon) before any
+    call: the engine then lists in full and diffs ids against its pairs."""
+    now = connector.server_time or datetime.now(timezone.utc)
+    if now - since > DELETED_HORIZON:
+        raise CursorExpired(ErrorKind.NOT_FOUND,
+                            "the Salesforce change cursor is older than the 15 days getDeleted reaches back",
+                            fix="a full listing with an id diff runs instead (list_changes(None))")
 
 
 def change_cursor_since(cursor: str) -> datetime | None:
-    """Where an incremental contact cursor's change window starts; None for a cursor inside a full
-    listing (or one that is not ours): such a user is listed on their own."""
+    """Where an incremental cursor's change window starts (a contact or event store's: both keep
+    it as ``since``); None for a cursor inside a full listing (or one that is not ours): such a
+    user is listed on their own."""
     try:
-        state = _decode_cursor(cursor)
+        state = decode_change_cursor(cursor)
     except ConnectorError:
         return None
     if state.get("phase") != "since" or state.get("locator"):
@@ -414,15 +482,16 @@ def contact_filter_condition(filters: Sequence[Mapping[str, Any]]) -> str:
 
 
 @dataclass(frozen=True)
-class ContactChangeFeed:
-    """The org's Contact changes since ``since`` under one data-set filter, read once per cycle for
-    every user of that filter (``SalesforceConnector.contact_change_feeds``).
+class ChangeFeed:
+    """The org's changes of one sObject (Contact, Event) since ``since`` under one data-set filter,
+    read once per cycle for every user of that filter (``SalesforceConnector.change_feeds``).
 
     ``changed`` are the flattened records (every owner) carrying ``fields``; ``left_data_set`` the
     ids that changed but no longer match the filter; ``deleted`` getDeleted's org-wide ids;
     ``next_since`` where every user's next change window starts (the server's time before the
     queries, less the overlap)."""
 
+    sobject: str
     since: datetime
     next_since: str
     fields: frozenset[str]
@@ -430,6 +499,12 @@ class ContactChangeFeed:
     changed: tuple[Mapping[str, Any], ...]
     left_data_set: frozenset[str]
     deleted: tuple[str, ...]
+
+    def serves(self, filter_condition: str, since: datetime, fields: Sequence[str]) -> bool:
+        """This feed answers for a store of this data-set filter whose cursor starts at ``since``
+        and that reads ``fields``: its window then contains the store's, and its records carry
+        every field the store reads."""
+        return self.filter_condition == filter_condition and self.since <= since and self.fields.issuperset(fields)
 
 
 class SalesforceContactStore(RecordStore):
@@ -445,7 +520,7 @@ class SalesforceContactStore(RecordStore):
 
     def __init__(self, connector: SalesforceConnector, owner_id: str, scope: str,
                  filters: Sequence[Mapping[str, Any]], fields: Sequence[str],
-                 feed: ContactChangeFeed | None = None) -> None:
+                 feed: ChangeFeed | None = None) -> None:
         self.connector = connector
         self.owner_id = owner_id
         self.owned = scope == "owned"
@@ -467,65 +542,47 @@ class SalesforceContactStore(RecordStore):
         # A null relationship comes back as {"Account": null}: its requested fields are then None.
         fields = {name: flat.get(name) for name in self.fields if name not in _NOT_RECORD_FIELDS}
         return SourceRecord(id=flat["Id"], version=flat["SystemModstamp"], fields=fields,
-                            modified_at=_parse_stamp(flat.get("LastModifiedDate")))
+                            modified_at=parse_stamp(flat.get("LastModifiedDate")))
 
     def list_changes(self, cursor: str | None) -> ChangePage:
-        state = _decode_cursor(cursor) if cursor else {"v": 1, "phase": "full"}
+        state = decode_change_cursor(cursor) if cursor else {"v": 1, "phase": "full"}
         if state["phase"] == "full":
             return self._list_full(state)
         return self._list_since(state)
 
-    def _window_start(self, state: Mapping[str, Any]) -> str:
-        """Where the next change window starts: the server's time when this listing began."""
-        if state.get("started"):
-            return str(state["started"])
-        now = self.connector.server_time or datetime.now(timezone.utc)
-        return (now - CURSOR_OVERLAP).isoformat()
-
     def _list_full(self, state: dict[str, Any]) -> ChangePage:
         where = self.scope_condition or "Id != null"
         page = self.connector.query_page(self._select(where), "listing contacts", state.get("locator"))
-        started = self._window_start(state)
-        records = [self._record(_flatten(r)) for r in page.get("records", [])]
+        started = next_window_start(self.connector, state)
+        records = [self._record(flatten_record(r)) for r in page.get("records", [])]
         if not page.get("done", True) and page.get("nextRecordsUrl"):
             next_state = {"v": 1, "phase": "full", "locator": page["nextRecordsUrl"], "started": started}
-            return ChangePage(records, [], _encode_cursor(next_state), complete=False)
-        return ChangePage(records, [], _encode_cursor({"v": 1, "phase": "since", "since": started}), complete=True)
+            return ChangePage(records, [], encode_cursor(next_state), complete=False)
+        return ChangePage(records, [], encode_cursor({"v": 1, "phase": "since", "since": started}), complete=True)
 
     def _list_since(self, state: dict[str, Any]) -> ChangePage:
         since = datetime.fromisoformat(str(state["since"]))
         if state.get("locator") is None:
             # The first page of a window also collects deletes and departures, once.
-            now = self.connector.server_time or datetime.now(timezone.utc)
-            if now - since > DELETED_HORIZON:
-                raise CursorExpired(ErrorKind.NOT_FOUND,
-                                    "the Salesforce change cursor is older than the 15 days getDeleted reaches back",
-                                    fix="a full listing with an id diff runs instead (list_changes(None))")
-            if self._feed_covers(since):
+            require_deletes_reach(self.connector, since)
+            if self.feed is not None and self.feed.serves(self.filter_condition, since, self.fields):
                 return self._list_from_feed(since)
-            deleted = self.connector.deleted_contacts(since)
+            deleted = self.connector.deleted_ids("Contact", since)
             departed = self._departed_since(since)
         else:
             deleted, departed = [], []
         stamp = soql_literal(since)
         where = f"SystemModstamp > {stamp}" + (f" AND {self.scope_condition}" if self.scope_condition else "")
-        started = self._window_start(state)
+        started = next_window_start(self.connector, state)
         page = self.connector.query_page(self._select(where, "SystemModstamp, Id"), "listing changed contacts",
                                          state.get("locator"))
-        records = [self._record(_flatten(r)) for r in page.get("records", [])]
+        records = [self._record(flatten_record(r)) for r in page.get("records", [])]
         if not page.get("done", True) and page.get("nextRecordsUrl"):
             next_state = {"v": 1, "phase": "since", "since": state["since"], "locator": page["nextRecordsUrl"],
                           "started": started}
-            return ChangePage(records, deleted, _encode_cursor(next_state), complete=False, departed_ids=departed)
-        return ChangePage(records, deleted, _encode_cursor({"v": 1, "phase": "since", "since": started}),
+            return ChangePage(records, deleted, encode_cursor(next_state), complete=False, departed_ids=departed)
+        return ChangePage(records, deleted, encode_cursor({"v": 1, "phase": "since", "since": started}),
                           complete=True, departed_ids=departed)
-
-    def _feed_covers(self, since: datetime) -> bool:
-        """The cycle's org feed answers for this store when it reads this data set's filter and
-        fields from no later than this cursor (its window then contains this one)."""
-        feed = self.feed
-        return (feed is not None and feed.filter_condition == self.filter_condition
-                and feed.since <= since and feed.fields.issuperset(self.fields))
 
     def _list_from_feed(self, since: datetime) -> ChangePage:
         """This user's share of the org feed, with no call of its own: the feed's records this
@@ -540,11 +597,11 @@ class SalesforceContactStore(RecordStore):
             if self.owned and flat.get("OwnerId") != self.owner_id:
                 departed.add(flat["Id"])
                 continue
-            stamp = _parse_stamp(flat.get("SystemModstamp"))
+            stamp = parse_stamp(flat.get("SystemModstamp"))
             if stamp is None or stamp > since:
                 records.append(self._record(flat))
         return ChangePage(records, list(feed.deleted),
-                          _encode_cursor({"v": 1, "phase": "since", "since": feed.next_since}),
+                          encode_cursor({"v": 1, "phase": "since", "since": feed.next_since}),
                           complete=True, departed_ids=sorted(departed))
 
     def _departed_since(self, since: datetime) -> list[str]:
@@ -558,7 +615,7 @@ class SalesforceContactStore(RecordStore):
         """The named contacts that are in the data set (owner and filters): a contact someone else
         owns now, or that a filter no longer matches, is not this user's to sync."""
         records: list[SourceRecord] = []
-        for chunk in _chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
+        for chunk in chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
             where = f"Id IN ({', '.join(soql_literal(i) for i in chunk)})"
             if self.scope_condition:
                 where += f" AND {self.scope_condition}"
@@ -573,21 +630,13 @@ class SalesforceContactStore(RecordStore):
         found = {record.id for record in records}
         absent = [record_id for record_id in unique if record_id not in found]
         alive: set[str] = set()
-        for chunk in _chunks(absent, IN_LIST_SIZE):
+        for chunk in chunks(absent, IN_LIST_SIZE):
             soql = f"SELECT Id FROM Contact WHERE Id IN ({', '.join(soql_literal(i) for i in chunk)})"
             alive.update(r["Id"] for r in self.connector.query_all(soql, "looking up contacts outside the data set"))
         return LookedUp(records, departed_ids=[i for i in absent if i in alive],
                         missing_ids=[i for i in absent if i not in alive])
 
     # -- writes ------------------------------------------------------------------------------------
-
-    def _current_versions(self, ids: Sequence[str]) -> dict[str, str]:
-        versions: dict[str, str] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
-            soql = f"SELECT Id, SystemModstamp FROM Contact WHERE Id IN ({', '.join(soql_literal(i) for i in chunk)})"
-            for record in self.connector.query_all(soql, "checking contact versions"):
-                versions[record["Id"]] = record["SystemModstamp"]
-        return versions
 
     def _writable(self, fields: Mapping[str, Any], accounts: Mapping[str, str | None]) -> dict[str, Any]:
         """Fields as the REST API takes them: ``Account.Name`` becomes ``AccountId`` when exactly
@@ -612,7 +661,7 @@ class SalesforceContactStore(RecordStore):
             raise ValueError(f"a Salesforce write batch holds at most {COLLECTION_SIZE} ops, got {len(batch)}")
         results: list[WriteResult | None] = [None] * len(batch)
         guarded = [op.record_id for op in batch if isinstance(op, (UpdateOp, DeleteOp))]
-        current = self._current_versions(guarded) if guarded else {}
+        current = self.connector.versions("Contact", guarded) if guarded else {}
         names = sorted({str(op.fields["Account.Name"]) for op in batch
                         if isinstance(op, (CreateOp, UpdateOp)) and op.fields.get("Account.Name")})
         accounts = self.connector.accounts_by_name(names) if names else {}
@@ -642,45 +691,9 @@ class SalesforceContactStore(RecordStore):
             except ConnectorError as error:
                 results[index] = WriteResult.failed(error.message, retryable=False)
 
-        if creates:
-            self._collection("POST", creates, results)
-        if updates:
-            self._collection("PATCH", updates, results)
-        if deletes:
-            ids = ",".join(record_id for _, record_id in deletes)
-            answer = self.connector.call("deleting contacts", lambda sf: sf.restful(
-                "composite/sobjects", params={"ids": ids, "allOrNone": "false"}, method="DELETE"))
-            self._record_results([index for index, _ in deletes], answer or [], results, deleting=True)
-
+        self.connector.write_collections("Contact", creates, updates, deletes, results)
         if creates or updates:
-            self._fill_versions(results)
+            # Collections answer ids only: read the new SystemModstamps in one query.
+            fill_versions(results, self.connector.versions("Contact", written_ids(results)))
         return [r if r is not None else WriteResult.failed("no result from Salesforce", retryable=True)
                 for r in results]
-
-    def _collection(self, method: str, items: list[tuple[int, dict[str, Any]]],
-                    results: list[WriteResult | None]) -> None:
-        body = {"allOrNone": False, "records": [record for _, record in items]}
-        answer = self.connector.call(f"writing contacts ({method})",
-                                     lambda sf: sf.restful("composite/sobjects", method=method, json=body))
-        self._record_results([index for index, _ in items], answer or [], results, deleting=False)
-
-    @staticmethod
-    def _record_results(indexes: list[int], answer: list[dict[str, Any]], results: list[WriteResult | None],
-                        deleting: bool) -> None:
-        for index, outcome in zip(indexes, answer):
-            if outcome.get("success"):
-                results[index] = WriteResult.ok(None if deleting else outcome.get("id"), None)
-                continue
-            error = salesforce_record_error(outcome.get("errors") or [])
-            if error.kind is ErrorKind.NOT_FOUND:
-                results[index] = WriteResult.not_found(error.message)
-            else:
-                results[index] = WriteResult.failed(error.message, retryable=error.retryable)
-
-    def _fill_versions(self, results: list[WriteResult | None]) -> None:
-        """Collections answer ids only: read the new SystemModstamps in one query."""
-        ids = [r.record_id for r in results if r is not None and r.status is WriteStatus.OK and r.record_id]
-        versions = self._current_versions(ids)
-        for index, result in enumerate(results):
-            if result is not None and result.status is WriteStatus.OK and result.record_id:
-                results[index] = WriteResult.ok(result.record_id, versions.get(result.record_id))

@@ -17,25 +17,31 @@ reuses its connector and helpers. What differs, and why:
   written: it follows its parent;
 * the cursor remembers the window it was made for: when the day moves the window, the next page
   also lists the slice of days that just entered it (events leaving it are not reported: leaving
-  the window is not a delete).
+  the window is not a delete);
+* what changed is read once per connection and cycle for every user (:func:`read_event_feed`, the
+  contacts' :meth:`~reconciler.connectors.salesforce.SalesforceConnector.change_feeds` for Event
+  plus the invitee changes and recurring series): a store given that :class:`EventFeed` takes its
+  share by owner, scope and window with no call of its own, and asks Salesforce itself only when
+  the feed does not cover its cursor.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..sync.events import (EVENT, MASKED_KEYS, AttendeeDirectory, EventWindow, PrivateEvents, RelationKind, SalesforceEventCodec, masked,
                            salesforce_recurrence_reason, writable_into_masked)
-from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
-                          WriteResult, WriteStatus)
-from ..sync.mapping import build_mapping
+from ..sync.mapping import FieldMapping, build_mapping
+from ..sync.ports import ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp, WriteResult
 from ..sync.time_rules import EventTimeError
-from .errors import ConnectorError, CursorExpired, ErrorKind, salesforce_error_codes
-from .salesforce import (COLLECTION_SIZE, CURSOR_OVERLAP, DELETED_HORIZON, IN_LIST_SIZE, SalesforceConnector, SalesforceContactStore,
-                         _chunks, _decode_cursor, _encode_cursor, _flatten, _parse_stamp, soql_field, soql_literal)
+from .batching import chunks, encode_cursor
+from .errors import ConnectorError, ErrorKind
+from .salesforce import (COLLECTION_SIZE, IN_LIST_SIZE, ChangeFeed, SalesforceConnector, decode_change_cursor, fill_versions,
+                         flatten_record, next_window_start, parse_stamp, require_deletes_reach, soql_field, soql_literal,
+                         written_ids)
 
 DEFAULT_EVENT_FIELDS: tuple[str, ...] = (
     "Subject", "StartDateTime", "EndDateTime", "IsAllDayEvent", "ActivityDate", "DurationInMinutes", "Location",
@@ -70,12 +76,120 @@ class UnsyncedEvent:
     reason: str
 
 
+def event_fields(mapping: FieldMapping) -> tuple[str, ...]:
+    """The Event fields a store of this mapping reads besides ids, versions and facts: the defaults
+    (the codec needs them all, whatever the mapping) and every mapped Salesforce field."""
+    return tuple(dict.fromkeys([*DEFAULT_EVENT_FIELDS, *(f.name_on(Side.SALESFORCE) for f in mapping.fields)]))
+
+
 def window_condition(window: EventWindow) -> str:
     """SOQL for "overlaps the window". Timed events compare instants; all-day events compare their
     first day (ActivityDate, no zone) and their last day (EndDateTime is midnight UTC of it)."""
     start, end = soql_literal(window.start), soql_literal(window.end)
     return (f"((IsAllDayEvent = false AND StartDateTime < {end} AND EndDateTime > {start}) OR "
             f"(IsAllDayEvent = true AND ActivityDate < {window.end_day.isoformat()} AND EndDateTime >= {start}))")
+
+
+def overlaps_window(row: Mapping[str, Any], window: EventWindow) -> bool:
+    """:func:`window_condition` on a record already read (a feed's row), with SOQL's rule that a
+    comparison with null is false."""
+    start, end = parse_stamp(row.get("StartDateTime")), parse_stamp(row.get("EndDateTime"))
+    if row.get("IsAllDayEvent"):
+        first_day = row.get("ActivityDate")
+        return (first_day is not None and end is not None and str(first_day) < window.end_day.isoformat()
+                and end >= window.start)
+    return start is not None and end is not None and start < window.end and end > window.start
+
+
+def event_relations(connector: SalesforceConnector, event_ids: Sequence[str]) -> dict[str, list[EventRelationRow]]:
+    """EventRelations of the events (invitees and WhoId/WhatId links), one query per 200 events."""
+    found: dict[str, list[EventRelationRow]] = {}
+    for chunk in chunks(list(dict.fromkeys(event_ids)), IN_LIST_SIZE):
+        soql = (f"SELECT {_RELATION_FIELDS} FROM EventRelation WHERE EventId IN "
+                f"({', '.join(soql_literal(i) for i in chunk)}) ORDER BY EventId, RelationId")
+        for row in connector.query_all(soql, "reading event invitees"):
+            found.setdefault(row["EventId"], []).append(EventRelationRow(
+                id=row["Id"], event_id=row["EventId"], relation_id=row["RelationId"],
+                relation_type=row.get("Relation.Type"), email=row.get("Relation.Email"),
+                status=row.get("Status"), is_invitee=bool(row.get("IsInvitee"))))
+    return found
+
+
+@dataclass(frozen=True)
+class InviteeChange:
+    """An invitee EventRelation added, changed or deleted (``stamp`` its SystemModstamp)."""
+
+    event_id: str
+    owner_id: str | None
+    stamp: dt.datetime | None
+
+
+def invitee_changes(connector: SalesforceConnector, since: dt.datetime) -> list[InviteeChange]:
+    """The org's invitee EventRelations changed since ``since``, deleted ones included (one
+    queryAll). Adding or removing an invitee does not move the Event's SystemModstamp once it is
+    a group event, so an Event change feed does not show it; this does."""
+    soql = (f"SELECT EventId, Event.OwnerId, SystemModstamp FROM EventRelation WHERE IsInvitee = true AND "
+            f"SystemModstamp > {soql_literal(since)}")
+    answer = connector.call("listing changed event invitees", lambda sf: sf.query_all(soql, include_deleted=True))
+    return [InviteeChange(str(row["EventId"]), (row.get("Event") or {}).get("OwnerId"), parse_stamp(row.get("SystemModstamp")))
+            for row in answer.get("records", [])]
+
+
+def recurring_series(connector: SalesforceConnector, owner_ids: Sequence[str]) -> dict[str, list[UnsyncedEvent]]:
+    """The owners' Salesforce recurring series by owner (one query per 200 owners): reported in
+    the plan with the reason, never synced."""
+    found: dict[str, list[UnsyncedEvent]] = {}
+    reason = salesforce_recurrence_reason(True) or ""
+    for chunk in chunks(sorted(set(owner_ids)), IN_LIST_SIZE):
+        soql = (f"SELECT Id, Subject, OwnerId FROM Event WHERE IsRecurrence = true AND OwnerId IN "
+                f"({', '.join(soql_literal(o) for o in chunk)}) ORDER BY Id")
+        for row in connector.query_all(soql, "listing recurring events"):
+            found.setdefault(str(row["OwnerId"]), []).append(UnsyncedEvent(row["Id"], row.get("Subject"), reason))
+    return found
+
+
+@dataclass(frozen=True)
+class EventFeed:
+    """What one cycle reads once per Salesforce connection for the events of many users
+    (:func:`read_event_feed`), so that a cycle without changes costs the same calls for 3 users
+    as for 300.
+
+    ``owners`` are the users it was read for: their recurring ``series`` (by owner), and, when
+    some of them list incrementally, ``changes`` (the Event :class:`ChangeFeed` since the oldest
+    of their cursors, every owner's rows: a row outside a user's scope is a departure for that
+    user), the EventRelations of the changed events those owners own (``relations``), and the
+    ``invitees`` changed since the same moment."""
+
+    owners: frozenset[str]
+    series: Mapping[str, tuple[UnsyncedEvent, ...]]
+    changes: ChangeFeed | None = None
+    relations: Mapping[str, tuple[EventRelationRow, ...]] = field(default_factory=dict)
+    invitees: tuple[InviteeChange, ...] = ()
+
+    def serves(self, owner_id: str, since: dt.datetime | None, fields: Sequence[str] = ()) -> bool:
+        """This feed answers for the owner's store whose cursor starts at ``since`` (None: asking
+        only for the series) reading ``fields``."""
+        if owner_id not in self.owners:
+            return False
+        return since is None or (self.changes is not None and self.changes.serves("", since, fields))
+
+
+def read_event_feed(connector: SalesforceConnector, owner_ids: Sequence[str], fields: Sequence[str],
+                    since: dt.datetime | None) -> EventFeed:
+    """Read the :class:`EventFeed` of these owners: one query per 200 owners for their recurring
+    series and, with a ``since`` (the oldest incremental cursor among them), one getDeleted, one
+    change query over every owner's Events (paged), one query per 200 changed events of these
+    owners for their EventRelations (none without changes) and one queryAll of the invitee
+    changes. ``fields`` are the event fields their stores read (:func:`event_fields`)."""
+    owners = frozenset(owner_ids)
+    series = {owner: tuple(found) for owner, found in recurring_series(connector, sorted(owners)).items()}
+    if since is None:
+        return EventFeed(owners, series)
+    changes = connector.change_feeds("Event", {"": [*EVENT_FACTS, *fields]}, since)[""]
+    ours = [row["Id"] for row in changes.changed if row.get("OwnerId") in owners and not row.get("IsRecurrence")]
+    relations = event_relations(connector, ours) if ours else {}
+    return EventFeed(owners, series, changes, {event: tuple(rows) for event, rows in relations.items()},
+                     tuple(invitee_changes(connector, since)))
 
 
 class SalesforceEventStore(RecordStore):
@@ -86,7 +200,7 @@ class SalesforceEventStore(RecordStore):
     def __init__(self, connector: SalesforceConnector, owner_id: str, window: EventWindow, user_zone: dt.tzinfo,
                  private_events: PrivateEvents = PrivateEvents.SKIP,
                  masked_names: Mapping[str, str] = DEFAULT_MASKED_NAMES,
-                 fields: Sequence[str] = DEFAULT_EVENT_FIELDS) -> None:
+                 fields: Sequence[str] = DEFAULT_EVENT_FIELDS, feed: EventFeed | None = None) -> None:
         self.connector = connector
         self.owner_id = owner_id
         self.window = window
@@ -98,6 +212,7 @@ class SalesforceEventStore(RecordStore):
         if private_events is PrivateEvents.SKIP:
             scope.append("IsPrivate = false")
         self.scope_condition = " AND ".join(scope)
+        self.feed = feed
 
     @property
     def max_batch(self) -> int:
@@ -125,46 +240,46 @@ class SalesforceEventStore(RecordStore):
             fields.pop("ActivityDate", None), fields.pop("DurationInMinutes", None)
         return masked(fields, self.masked_names) if self._is_masked(raw) else fields
 
-    def _records(self, rows: Sequence[Mapping[str, Any]]) -> list[SourceRecord]:
-        flat = [_flatten(row) for row in rows]
-        relations = self.relations([row["Id"] for row in flat]) if flat else {}
+    def _records(self, rows: Sequence[Mapping[str, Any]],
+                 relations: Mapping[str, Sequence[EventRelationRow]] | None = None) -> list[SourceRecord]:
+        """Records of the rows with their EventRelations: ``relations`` when already read (the
+        feed's), else one query per 200 rows."""
+        flat = [flatten_record(row) for row in rows]
+        if relations is None:
+            relations = self.relations([row["Id"] for row in flat]) if flat else {}
         return [SourceRecord(id=row["Id"], version=row["SystemModstamp"],
                              fields={**self._fields(row), "EventRelations": tuple(relations.get(row["Id"], ()))},
-                             modified_at=_parse_stamp(row.get("LastModifiedDate")))
+                             modified_at=parse_stamp(row.get("LastModifiedDate")))
                 for row in flat]
 
     def relations(self, event_ids: Sequence[str]) -> dict[str, list[EventRelationRow]]:
         """EventRelations of the events, one query per 200 events."""
-        found: dict[str, list[EventRelationRow]] = {}
-        for chunk in _chunks(list(dict.fromkeys(event_ids)), IN_LIST_SIZE):
-            soql = (f"SELECT {_RELATION_FIELDS} FROM EventRelation WHERE EventId IN "
-                    f"({', '.join(soql_literal(i) for i in chunk)}) ORDER BY EventId, RelationId")
-            for row in self.connector.query_all(soql, "reading event invitees"):
-                found.setdefault(row["EventId"], []).append(EventRelationRow(
-                    id=row["Id"], event_id=row["EventId"], relation_id=row["RelationId"],
-                    relation_type=row.get("Relation.Type"), email=row.get("Relation.Email"),
-                    status=row.get("Status"), is_invitee=bool(row.get("IsInvitee"))))
-        return found
+        return event_relations(self.connector, event_ids)
+
+    def _in_scope(self, row: Mapping[str, Any]) -> bool:
+        """:attr:`scope_condition` on a row already read (a feed's)."""
+        return (row.get("OwnerId") == self.owner_id and not row.get("IsRecurrence")
+                and not (self.private_events is PrivateEvents.SKIP and row.get("IsPrivate")))
 
     def invitees_changed_since(self, cursor: str | None) -> list[str]:
         """Ids of this user's events whose invitee EventRelations were added, changed or deleted
         since ``cursor`` (a cursor of :meth:`list_changes`; none for a full listing's cursor).
 
         Adding or removing an invitee does not move the Event's SystemModstamp once it is a group
-        event, so the event feed does not show it; one queryAll (deleted relations included) over
-        the relations changed since the cursor does, at the cost of one call per cycle."""
-        state = _decode_cursor(cursor) if cursor else {}
+        event, so the event feed does not show it; the relations changed since the cursor do
+        (:func:`invitee_changes`): taken from the cycle's feed when it covers the cursor, else one
+        call of this store's own."""
+        state = decode_change_cursor(cursor) if cursor else {}
         if state.get("phase") != "since" or state.get("locator") is not None:
             return []
-        soql = (f"SELECT EventId, Event.OwnerId FROM EventRelation WHERE IsInvitee = true AND "
-                f"SystemModstamp > {soql_literal(dt.datetime.fromisoformat(str(state['since'])))}")
-        answer = self.connector.call("listing changed event invitees",
-                                     lambda sf: sf.query_all(soql, include_deleted=True))
-        return sorted({str(row["EventId"]) for row in answer.get("records", [])
-                       if (row.get("Event") or {}).get("OwnerId") == self.owner_id})
+        since = dt.datetime.fromisoformat(str(state["since"]))
+        changed = (self.feed.invitees if self.feed is not None and self.feed.serves(self.owner_id, since)
+                   else invitee_changes(self.connector, since))
+        return sorted({change.event_id for change in changed
+                       if change.owner_id == self.owner_id and (change.stamp is None or change.stamp > since)})
 
     def list_changes(self, cursor: str | None) -> ChangePage:
-        state = _decode_cursor(cursor) if cursor else {"v": 1, "phase": "full"}
+        state = decode_change_cursor(cursor) if cursor else {"v": 1, "phase": "full"}
         if state["phase"] == "full":
             return self._list_full(state)
         return self._list_since(state)
@@ -172,21 +287,15 @@ class SalesforceEventStore(RecordStore):
     def _window_state(self) -> dict[str, str]:
         return {"window_start": self.window.start.isoformat(), "window_end": self.window.end.isoformat()}
 
-    def _started(self, state: Mapping[str, Any]) -> str:
-        if state.get("started"):
-            return str(state["started"])
-        now = self.connector.server_time or dt.datetime.now(dt.timezone.utc)
-        return (now - CURSOR_OVERLAP).isoformat()
-
     def _list_full(self, state: dict[str, Any]) -> ChangePage:
         page = self.connector.query_page(self._select(self._in_window()), "listing events", state.get("locator"))
-        started = self._started(state)
+        started = next_window_start(self.connector, state)
         records = self._records(page.get("records", []))
         if not page.get("done", True) and page.get("nextRecordsUrl"):
             following = {"v": 1, "phase": "full", "locator": page["nextRecordsUrl"], "started": started}
-            return ChangePage(records, [], _encode_cursor(following), complete=False)
+            return ChangePage(records, [], encode_cursor(following), complete=False)
         done = {"v": 1, "phase": "since", "since": started, **self._window_state()}
-        return ChangePage(records, [], _encode_cursor(done), complete=True)
+        return ChangePage(records, [], encode_cursor(done), complete=True)
 
     def _entered_slice(self, state: Mapping[str, Any]) -> EventWindow | None:
         """The days that entered the window since the cursor was made (the window moves daily)."""
@@ -195,63 +304,77 @@ class SalesforceEventStore(RecordStore):
             return None
         return EventWindow(max(previous_end, self.window.start), self.window.end)
 
+    def _entered_records(self, state: Mapping[str, Any]) -> list[SourceRecord]:
+        """The events of the slice that entered the window (one query, only when the day moved)."""
+        entered = self._entered_slice(state)
+        if entered is None:
+            return []
+        return self._records(self.connector.query_all(self._select(self._in_window(entered)),
+                                                      "listing events that entered the window"))
+
     def _list_since(self, state: dict[str, Any]) -> ChangePage:
         since = dt.datetime.fromisoformat(str(state["since"]))
         records: list[SourceRecord] = []
         deleted: list[str] = []
         departed: list[str] = []
         if state.get("locator") is None:
-            now = self.connector.server_time or dt.datetime.now(dt.timezone.utc)
-            if now - since > DELETED_HORIZON:
-                raise CursorExpired(ErrorKind.NOT_FOUND,
-                                    "the Salesforce change cursor is older than the 15 days getDeleted reaches back",
-                                    fix="a full listing with an id diff runs instead (list_changes(None))")
-            deleted = self._deleted_since(since)
+            require_deletes_reach(self.connector, since)
+            if self.feed is not None and self.feed.serves(self.owner_id, since, self.fields):
+                return self._list_from_feed(state, since)
+            deleted = self.connector.deleted_ids("Event", since)
             departed = [row["Id"] for row in self.connector.query_all(
                 f"SELECT Id FROM Event WHERE SystemModstamp > {soql_literal(since)} AND NOT ({self.scope_condition})",
                 "listing events that left the data set")]
-            entered = self._entered_slice(state)
-            if entered is not None:
-                records += self._records(self.connector.query_all(
-                    self._select(self._in_window(entered)), "listing events that entered the window"))
+            records += self._entered_records(state)
         where = f"SystemModstamp > {soql_literal(since)} AND {self._in_window()}"
-        started = self._started(state)
+        started = next_window_start(self.connector, state)
         page = self.connector.query_page(self._select(where, "SystemModstamp, Id"), "listing changed events",
                                          state.get("locator"))
         records += self._records(page.get("records", []))
         if not page.get("done", True) and page.get("nextRecordsUrl"):
             following = {**state, "locator": page["nextRecordsUrl"], "started": started, **self._window_state()}
-            return ChangePage(records, deleted, _encode_cursor(following), complete=False, departed_ids=departed)
+            return ChangePage(records, deleted, encode_cursor(following), complete=False, departed_ids=departed)
         done = {"v": 1, "phase": "since", "since": started, **self._window_state()}
-        return ChangePage(records, deleted, _encode_cursor(done), complete=True, departed_ids=departed)
+        return ChangePage(records, deleted, encode_cursor(done), complete=True, departed_ids=departed)
 
-    def _deleted_since(self, since: dt.datetime) -> list[str]:
-        end = (self.connector.server_time or dt.datetime.now(dt.timezone.utc)) + dt.timedelta(minutes=1)
-        try:
-            answer = self.connector.call("listing deleted events", lambda sf: sf.Event.deleted(since, end))
-        except ConnectorError as error:
-            codes = {code for code, _ in salesforce_error_codes(getattr(error.__cause__, "content", None))}
-            if "INVALID_REPLICATION_DATE" in codes:
-                raise CursorExpired(ErrorKind.NOT_FOUND, "Salesforce no longer keeps deletes back to the change cursor",
-                                    fix="a full listing with an id diff runs instead (list_changes(None))") from None
-            raise
-        return [str(d["id"]) for d in answer.get("deletedRecords", [])]
+    def _list_from_feed(self, state: Mapping[str, Any], since: dt.datetime) -> ChangePage:
+        """This user's share of the cycle's feed, with no call of its own (but for the slice of
+        days that entered the window, once a day): the feed's rows in this store's scope and
+        window changed inside this cursor's window are the changes; rows outside the scope (another
+        owner's, a recurring series, a private event under ``skip``) are departures, which the
+        sync core acts on only for the pairs it holds, like the per-user departures query's answer.
+        A row in scope but outside the window is neither: leaving the window is not a delete."""
+        assert self.feed is not None and self.feed.changes is not None
+        changes = self.feed.changes
+        rows: list[Mapping[str, Any]] = []
+        departed: set[str] = set(changes.left_data_set)
+        for row in changes.changed:
+            if not self._in_scope(row):
+                departed.add(row["Id"])
+                continue
+            stamp = parse_stamp(row.get("SystemModstamp"))
+            if (stamp is None or stamp > since) and overlaps_window(row, self.window):
+                rows.append(row)
+        records = [*self._entered_records(state), *self._records(rows, self.feed.relations)]
+        done = {"v": 1, "phase": "since", "since": changes.next_since, **self._window_state()}
+        return ChangePage(records, list(changes.deleted), encode_cursor(done), complete=True,
+                          departed_ids=sorted(departed))
 
     def fetch(self, ids: Sequence[str]) -> list[SourceRecord]:
         """The named events still in the data set (owner, no recurring master, privacy), wherever
         they are in time: an event outside the window has left the window, not the data set."""
         records: list[SourceRecord] = []
-        for chunk in _chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
+        for chunk in chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
             where = f"Id IN ({', '.join(soql_literal(i) for i in chunk)}) AND {self.scope_condition}"
             records += self._records(self.connector.query_all(self._select(where), "fetching events"))
         return records
 
     def unsynced_series(self) -> list[UnsyncedEvent]:
-        """The user's Salesforce recurring series: reported in the plan, never synced."""
-        soql = (f"SELECT Id, Subject, IsRecurrence FROM Event WHERE OwnerId = {soql_literal(self.owner_id)} "
-                f"AND IsRecurrence = true ORDER BY Id")
-        return [UnsyncedEvent(row["Id"], row.get("Subject"), salesforce_recurrence_reason(True) or "")
-                for row in self.connector.query_all(soql, "listing recurring events")]
+        """The user's Salesforce recurring series: reported in the plan, never synced (from the
+        cycle's feed when it was read for this user, else one query)."""
+        if self.feed is not None and self.feed.serves(self.owner_id, None):
+            return list(self.feed.series.get(self.owner_id, ()))
+        return recurring_series(self.connector, [self.owner_id]).get(self.owner_id, [])
 
     def attendee_directory(self, emails: Sequence[str]) -> AttendeeDirectory:
         """Active Users, unconverted Leads and Contacts by email (three queries per 200 emails):
@@ -259,7 +382,7 @@ class SalesforceEventStore(RecordStore):
         directory: dict[RelationKind, dict[str, list[str]]] = {kind: {} for kind in RelationKind}
         conditions = {RelationKind.USER: "IsActive = true", RelationKind.LEAD: "IsConverted = false",
                       RelationKind.CONTACT: None}
-        for chunk in _chunks(sorted({e.strip().lower() for e in emails if e and e.strip()}), IN_LIST_SIZE):
+        for chunk in chunks(sorted({e.strip().lower() for e in emails if e and e.strip()}), IN_LIST_SIZE):
             listed = ", ".join(soql_literal(e) for e in chunk)
             for kind, extra in conditions.items():
                 where = f"Email IN ({listed})" + (f" AND {extra}" if extra else "")
@@ -273,10 +396,10 @@ class SalesforceEventStore(RecordStore):
     def _current(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The records to update or delete, as they are now (version, facts, values for the codec)."""
         current: dict[str, dict[str, Any]] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
+        for chunk in chunks(list(dict.fromkeys(ids)), IN_LIST_SIZE):
             where = f"Id IN ({', '.join(soql_literal(i) for i in chunk)})"
             for row in self.connector.query_all(self._select(where), "checking event versions"):
-                current[row["Id"]] = _flatten(row)
+                current[row["Id"]] = row
         return current
 
     def _body(self, op: CreateOp | UpdateOp, existing: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -331,35 +454,11 @@ class SalesforceEventStore(RecordStore):
             except (ConnectorError, EventTimeError, ValueError) as error:
                 message = error.message if isinstance(error, ConnectorError) else str(error)
                 results[index] = WriteResult.failed(message, retryable=False)
-        self._send("Event", creates, updates, deletes, results)
+        self.connector.write_collections("Event", creates, updates, deletes, results)
         if creates or updates:
-            self._fill_versions(results)
+            fill_versions(results, self.connector.versions("Event", written_ids(results)))
         return [r if r is not None else WriteResult.failed("no result from Salesforce", retryable=True)
                 for r in results]
-
-    def _send(self, sobject: str, creates: list[tuple[int, dict[str, Any]]], updates: list[tuple[int, dict[str, Any]]],
-              deletes: list[tuple[int, str]], results: list[WriteResult | None]) -> None:
-        for method, items in (("POST", creates), ("PATCH", updates)):
-            if items:
-                body = {"allOrNone": False, "records": [record for _, record in items]}
-                answer = self.connector.call(f"writing {sobject} records ({method})", lambda sf, body=body, method=method:
-                                             sf.restful("composite/sobjects", method=method, json=body))
-                SalesforceContactStore._record_results([i for i, _ in items], answer or [], results, deleting=False)
-        if deletes:
-            ids = ",".join(record_id for _, record_id in deletes)
-            answer = self.connector.call(f"deleting {sobject} records", lambda sf: sf.restful(
-                "composite/sobjects", params={"ids": ids, "allOrNone": "false"}, method="DELETE"))
-            SalesforceContactStore._record_results([i for i, _ in deletes], answer or [], results, deleting=True)
-
-    def _fill_versions(self, results: list[WriteResult | None]) -> None:
-        ids = [r.record_id for r in results if r is not None and r.status is WriteStatus.OK and r.record_id]
-        versions: dict[str, str] = {}
-        for chunk in _chunks(ids, IN_LIST_SIZE):
-            soql = f"SELECT Id, SystemModstamp FROM Event WHERE Id IN ({', '.join(soql_literal(i) for i in chunk)})"
-            versions.update({row["Id"]: row["SystemModstamp"] for row in self.connector.query_all(soql, "reading event versions")})
-        for index, result in enumerate(results):
-            if result is not None and result.status is WriteStatus.OK and result.record_id:
-                results[index] = WriteResult.ok(result.record_id, versions.get(result.record_id))
 
     def write_relations(self, creates: Sequence[tuple[str, str, str]], status_updates: Sequence[tuple[str, str]],
                         deletes: Sequence[str]) -> list[WriteResult]:
@@ -378,6 +477,6 @@ class SalesforceEventStore(RecordStore):
                         for i, (row_id, status) in enumerate(status_updates)]
         offset += len(status_updates)
         delete_items = [(offset + i, row_id) for i, row_id in enumerate(deletes)]
-        self._send("EventRelation", create_items, update_items, delete_items, results)
+        self.connector.write_collections("EventRelation", create_items, update_items, delete_items, results)
         return [r if r is not None else WriteResult.failed("no result from Salesforce", retryable=True)
                 for r in results]

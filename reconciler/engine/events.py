@@ -29,7 +29,7 @@ from reconciler.config import SyncConfiguration
 from reconciler.connectors.errors import ConnectorError
 from reconciler.connectors.exchange_events import ExchangeCalendarStore
 from reconciler.connectors.salesforce import SalesforceUser
-from reconciler.connectors.salesforce_events import DEFAULT_EVENT_FIELDS, SalesforceEventStore
+from reconciler.connectors.salesforce_events import EventFeed, SalesforceEventStore, event_fields
 from reconciler.plan.records import AttendeeChange, UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
 from reconciler.sync import (OVER_LIMIT, Action, ActionKind, GuardViolation, Pair, PairUpdate, Side,
@@ -39,18 +39,13 @@ from reconciler.sync.events import (EVENT, MASKED_KEYS, MATCH_ORDER, OUTSIDE_ORG
                                     PrivateEvents, attendee_changes, invitee_copy_decision, is_organizers_item,
                                     pairs_outside_window, plan_attendees, subject_start_end_key, synced_attendees)
 
-from .records import Listing, list_side, object_policy, start_user_plan, pair_from_record, tombstone_from_record, with_revisits
+from .records import (EVENT_OBJECT, CycleFeeds, Listing, event_policy, list_side, pair_from_record, start_user_plan,
+                      tombstone_from_record, with_revisits)
 from .roster import RosterEntry
 from .runtime import Runtime
 
-EVENT_OBJECT = "event"
 CHILD_EVENT_REASON = ("a Salesforce child event (an invitee's copy of a meeting) follows its parent: it pairs with "
                       "the invitee's own copy of the meeting, and is never created in Exchange")
-
-
-def event_policy(configuration: SyncConfiguration) -> SyncPolicy:
-    """The sync core's policy for a configuration's events."""
-    return object_policy(EVENT, configuration.events, configuration)
 
 
 def user_zone(user: SalesforceUser) -> dt.tzinfo:
@@ -81,19 +76,20 @@ class EventStores:
 
 
 def event_stores(runtime: Runtime, configuration: SyncConfiguration, policy: SyncPolicy, user: SalesforceUser,
-                 mailbox: str, now: dt.datetime) -> EventStores:
+                 mailbox: str, now: dt.datetime, feed: EventFeed | None = None) -> EventStores:
     """This thread's event stores for one user: the owned events and the mailbox's calendar, both in
-    the window, with the privacy mode, the category selection and the invitation settings."""
+    the window, with the privacy mode, the category selection and the invitation settings; the
+    Salesforce side served by the cycle's org ``feed`` where it covers the user."""
     settings = configuration.events
     window = event_window(configuration, now)
     zone = user_zone(user)
     private = PrivateEvents(settings.private_events)
     mapped = {f.exchange_field: f for f in policy.mapping.fields}
     masked_keys = [key for key in MASKED_KEYS if key in mapped]
-    salesforce_fields = tuple(dict.fromkeys([*DEFAULT_EVENT_FIELDS, *(f.name_on(Side.SALESFORCE) for f in policy.mapping.fields)]))
     salesforce = SalesforceEventStore(
         runtime.salesforce(configuration.salesforce_connection), user.id, window, zone, private,
-        masked_names={key: mapped[key].name_on(Side.SALESFORCE) for key in masked_keys}, fields=salesforce_fields)
+        masked_names={key: mapped[key].name_on(Side.SALESFORCE) for key in masked_keys},
+        fields=event_fields(policy.mapping), feed=feed)
     exchange = ExchangeCalendarStore(
         runtime.exchange(configuration.exchange_connection), mailbox, window, zone,
         selection=settings.data_set.selection, category=settings.data_set.category, private_events=private,
@@ -167,26 +163,34 @@ def sort_out_copies(salesforce: SideSnapshot, exchange: SideSnapshot, pairs: Seq
 # -- one user ---------------------------------------------------------------------------------------------
 
 def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[RosterEntry], entry: RosterEntry,
-                     reset: bool, now: dt.datetime) -> UserRecordPlan:
-    """The event plan of one user (never raises for a connector failure: that is the entry's status)."""
+                     reset: bool, now: dt.datetime, feeds: CycleFeeds | None = None) -> UserRecordPlan:
+    """The event plan of one user (never raises for a connector failure: that is the entry's status).
+    ``feeds`` (``org_event_feeds``) serve the Salesforce side's incremental listing, invitee
+    changes and recurring series; without them the user's store asks Salesforce itself."""
     start = start_user_plan(runtime, entry, EVENT_OBJECT, "events", lambda c: c.events, event_policy)
     if isinstance(start, UserRecordPlan):
         return start
     base, configuration, policy = start.base, start.configuration, start.policy
     assert entry.salesforce_user is not None and entry.mailbox is not None
-    try:
-        stores = event_stores(runtime, configuration, policy, entry.salesforce_user, entry.mailbox, now)
-        series = stores.salesforce.unsynced_series()
-    except ConnectorError as error:
-        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
-
+    org_feed = (feeds.events if feeds is not None else {}).get(configuration.salesforce_connection)
     stored = [] if reset else [pair_from_record(r) for r in store.pairs(entry.name, EVENT_OBJECT)]
     tombstones = [tombstone_from_record(r) for r in store.tombstones(entry.name, EVENT_OBJECT)]
     start = {side: (None if reset else store.cursor(entry.name, EVENT_OBJECT, side.value)) for side in Side}
     revisits = () if reset else tuple((ref.side, ref.record_id) for ref in store.revisits(entry.name, EVENT_OBJECT))
+    # The org feed failed: asking again per user would multiply the failing calls (a user listing in
+    # full still asks on their own, as for contacts).
+    feed_failed = isinstance(org_feed, str) and start[Side.SALESFORCE] is not None
+    try:
+        stores = event_stores(runtime, configuration, policy, entry.salesforce_user, entry.mailbox, now,
+                              None if isinstance(org_feed, str) else org_feed)
+        series = [] if feed_failed else stores.salesforce.unsynced_series()
+    except ConnectorError as error:
+        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
     side_stores = {Side.SALESFORCE: stores.salesforce, Side.EXCHANGE: stores.exchange}
 
     def listed(side: Side, cursor: str | None) -> Listing:
+        if side is Side.SALESFORCE and feed_failed:
+            return Listing(SideSnapshot.of((), full=False), None, str(org_feed))
         listing = list_side(side_stores[side], cursor)
         return with_revisits(listing, side_stores[side], [i for s, i in revisits if s == side.value])
 
@@ -211,7 +215,7 @@ def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[Roste
     actions, bookkeeping, halt = decided
     try:
         invitees_changed = (stores.salesforce.invitees_changed_since(start[Side.SALESFORCE])
-                            if configuration.events.attendees else [])
+                            if configuration.events.attendees and not feed_failed else [])
         attendees = attendee_preview(configuration, policy, stores, actions, bookkeeping, stored, listings,
                                      entry.mailbox, syncing_mailboxes(roster), invitees_changed)
     except ConnectorError as error:

@@ -10,9 +10,9 @@ failed (the state's revisits, read by id), and, once a side's last full listing 
 ``full_resync_after``, the whole side (a full listing diffs ids against the pairs, finding deletes
 the feed missed, such as Salesforce deletes purged from the recycle bin).
 
-Salesforce's "what changed" is read once per connection, not per user (``org_contact_feeds``): a
-no-change cycle then costs the same Salesforce calls for 20 users as for 2. The users' own cursors
-stay the only stored positions.
+Salesforce's "what changed" is read once per connection, not per user, for contacts and events
+alike (``org_feeds``): a no-change cycle then costs the same Salesforce calls for 20 users as for 2.
+The users' own cursors stay the only stored positions.
 
 Contacts are planned here; other object types (events: ``engine/events.py``) come in through
 ``object_planners``, so that the mass-change guards count every object type of a configuration.
@@ -29,25 +29,29 @@ from typing import Any
 
 from reconciler.config import ConfigSet, ContactSettings, EventSettings, SyncConfiguration
 from reconciler.connectors.errors import ConnectorError, CursorExpired
-from reconciler.connectors.salesforce import (DELETED_HORIZON, ContactChangeFeed, change_cursor_since,
-                                              contact_filter_condition)
+from reconciler.connectors.salesforce import DELETED_HORIZON, ChangeFeed, change_cursor_since, contact_filter_condition
+from reconciler.connectors.salesforce_events import EventFeed, event_fields, read_event_feed
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import PairRecord, StateStore, TombstoneRecord
 from reconciler.sync import (CONTACT, OVER_LIMIT, ActionKind, ConflictPolicy, Decisions, DeletePolicies, DeletePolicy, Direction, FieldKind,
                              FieldOverride, Guard, GuardViolation, Limits, MappingError, ObjectType, Pair, RecordStore, Side, SideSnapshot,
                              SourceRecord, SyncPolicy, Tombstone, build_mapping, cycle_violations, decide)
+from reconciler.sync.events import EVENT
 
 from .roster import RosterEntry, build_roster, directory_lookup
 from .runtime import Runtime
 
 CONTACT_OBJECT = "contact"
+EVENT_OBJECT = "event"
 DEFAULT_PARALLEL = 4
 # How old a side's last full listing may get before a plan lists it in full again (deletes a
 # change feed missed, e.g. purged from the Salesforce recycle bin, then show as absent).
 DEFAULT_FULL_RESYNC_AFTER = timedelta(hours=24)
 Progress = Callable[[str], None]
-# Plans one more object type of one user: (runtime, state, the cycle's roster, the user, reset?, now).
-ObjectPlanner = Callable[[Runtime, StateStore, Sequence[RosterEntry], RosterEntry, bool, datetime], UserRecordPlan]
+# Plans one more object type of one user: (runtime, state, the cycle's roster, the user, reset?, now,
+# the cycle's org feeds).
+ObjectPlanner = Callable[[Runtime, StateStore, Sequence[RosterEntry], RosterEntry, bool, datetime, "CycleFeeds"],
+                         UserRecordPlan]
 
 
 def _silent(message: str) -> None:
@@ -77,6 +81,11 @@ def contact_policy(configuration: SyncConfiguration) -> SyncPolicy:
     return object_policy(CONTACT, configuration.contacts, configuration)
 
 
+def event_policy(configuration: SyncConfiguration) -> SyncPolicy:
+    """The sync core's policy for a configuration's events."""
+    return object_policy(EVENT, configuration.events, configuration)
+
+
 @dataclass(frozen=True)
 class ContactStores:
     salesforce: RecordStore
@@ -98,7 +107,7 @@ def data_set_filters(configuration: SyncConfiguration) -> list[dict[str, Any]]:
 
 
 def contact_stores(runtime: Runtime, configuration: SyncConfiguration, policy: SyncPolicy, owner_id: str,
-                   mailbox: str, feeds: Mapping[str, ContactChangeFeed] | None = None) -> ContactStores:
+                   mailbox: str, feeds: Mapping[str, ChangeFeed] | None = None) -> ContactStores:
     """This thread's record stores of one user's contacts: the configuration's data set in
     Salesforce (reading exactly the mapped fields; its incremental listing served by the cycle's
     org feed of that data set when ``feeds`` has one) and the mailbox's Salesforce_Sync folder."""
@@ -110,17 +119,57 @@ def contact_stores(runtime: Runtime, configuration: SyncConfiguration, policy: S
     return ContactStores(salesforce, exchange)
 
 
-# -- the org-wide Salesforce change feed -------------------------------------------------------------
+# -- the org-wide Salesforce change feeds -------------------------------------------------------------
 
-# Per Salesforce connection: its feeds by data-set filter, or why they could not be read.
-OrgFeeds = Mapping[str, Mapping[str, ContactChangeFeed] | str]
+# Per Salesforce connection: its contact feeds by data-set filter, or why they could not be read.
+OrgFeeds = Mapping[str, Mapping[str, ChangeFeed] | str]
+# Per Salesforce connection: its event feed, or why it could not be read.
+OrgEventFeeds = Mapping[str, EventFeed | str]
+
+
+@dataclass(frozen=True)
+class CycleFeeds:
+    """What a plan reads once per Salesforce connection for every user, by object type."""
+
+    contacts: OrgFeeds
+    events: OrgEventFeeds
+
+
+def _syncing_policy(entry: RosterEntry, settings_of: Callable[[SyncConfiguration], ContactSettings | EventSettings],
+                    policy_of: Callable[[SyncConfiguration], SyncPolicy]) -> SyncPolicy | None:
+    """The user's policy for an object type when the user syncs it this cycle (None: skipped,
+    unassigned, direction none, or a mapping the user's own plan reports as broken)."""
+    configuration = entry.configuration
+    if (entry.skip_reason is not None or configuration is None or entry.salesforce_user is None
+            or settings_of(configuration).direction == "none"):
+        return None
+    try:
+        return policy_of(configuration)
+    except MappingError:
+        return None
+
+
+def _incremental_since(store: StateStore, entry: RosterEntry, object_name: str, done: Mapping[str, int],
+                       now: datetime, full_resync_after: timedelta | None) -> datetime | None:
+    """Where the user's incremental Salesforce listing of the object type starts this cycle; None
+    when it lists in full (first sync, Reset Sync, periodic resync) or its cursor is past the
+    15-day getDeleted horizon (it lists on its own, and its CursorExpired makes that a full
+    listing)."""
+    if entry.reset_generation > done.get(entry.name, 0):
+        return None
+    cursor = store.cursor(entry.name, object_name, Side.SALESFORCE.value)
+    if cursor is None or _full_listing_due(store, entry.name, {Side.SALESFORCE: cursor, Side.EXCHANGE: None},
+                                           full_resync_after, now):
+        return None
+    since = change_cursor_since(cursor)
+    return None if since is None or now - since > DELETED_HORIZON else since
 
 
 def org_contact_feeds(runtime: Runtime, store: StateStore, roster: Sequence[RosterEntry], done: Mapping[str, int],
-                      now: datetime, full_resync_after: timedelta | None) -> dict[str, dict[str, ContactChangeFeed] | str]:
+                      now: datetime, full_resync_after: timedelta | None) -> dict[str, dict[str, ChangeFeed] | str]:
     """One Salesforce change feed per connection for every user whose contacts list incrementally
-    this cycle (``SalesforceConnector.contact_change_feeds``): what changed costs O(data sets)
-    calls, not O(users).
+    this cycle (``SalesforceConnector.change_feeds``): what changed costs O(data sets) calls, not
+    O(users).
 
     No org cursor is stored: the feed starts at the oldest committed cursor of those users, and
     each user's own cursor still moves only with that user's commit. A user that fails keeps the
@@ -131,35 +180,62 @@ def org_contact_feeds(runtime: Runtime, store: StateStore, roster: Sequence[Rost
     data_sets: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     starts: dict[str, datetime] = {}
     for entry in roster:
+        policy = _syncing_policy(entry, lambda c: c.contacts, contact_policy)
+        since = _incremental_since(store, entry, CONTACT_OBJECT, done, now, full_resync_after) if policy else None
+        if policy is None or since is None or entry.configuration is None:
+            continue
         configuration = entry.configuration
-        if (entry.skip_reason is not None or configuration is None or entry.salesforce_user is None
-                or configuration.contacts.direction == "none" or entry.reset_generation > done.get(entry.name, 0)):
-            continue
-        cursor = store.cursor(entry.name, CONTACT_OBJECT, Side.SALESFORCE.value)
-        if cursor is None or _full_listing_due(store, entry.name, {Side.SALESFORCE: cursor, Side.EXCHANGE: None},
-                                               full_resync_after, now):
-            continue
-        since = change_cursor_since(cursor)
-        if since is None or now - since > DELETED_HORIZON:
-            continue
-        try:
-            policy = contact_policy(configuration)
-        except MappingError:
-            continue
         connection = configuration.salesforce_connection
         filter_condition = contact_filter_condition(data_set_filters(configuration))
         data_sets[connection][filter_condition].update(salesforce_contact_fields(policy))
         data_sets[connection][filter_condition].update(rule.field for rule in configuration.contacts.data_set.filter)
         starts[connection] = min(since, starts.get(connection, since))
-    feeds: dict[str, dict[str, ContactChangeFeed] | str] = {}
+    feeds: dict[str, dict[str, ChangeFeed] | str] = {}
     for connection, by_filter in data_sets.items():
         try:
-            feeds[connection] = runtime.salesforce(connection).contact_change_feeds(
-                {condition: sorted(fields) for condition, fields in by_filter.items()}, starts[connection])
+            feeds[connection] = runtime.salesforce(connection).change_feeds(
+                "Contact", {condition: sorted(fields) for condition, fields in by_filter.items()}, starts[connection])
         except CursorExpired:
             continue   # every user of the connection lists on their own, each cursor deciding
         except ConnectorError as error:
             feeds[connection] = f"the org's change feed: {error}"
+    return feeds
+
+
+def org_event_feeds(runtime: Runtime, store: StateStore, roster: Sequence[RosterEntry], done: Mapping[str, int],
+                    now: datetime) -> dict[str, EventFeed | str]:
+    """One event feed per Salesforce connection (``read_event_feed``) for every user whose events
+    sync: their recurring series in one query, and, for those whose events list incrementally,
+    one change query, one getDeleted and one invitee query over the whole org, from the oldest of
+    their cursors, exactly as ``org_contact_feeds`` does for contacts (same cursors, same
+    horizon, same fall-back: a user the feed does not cover lists on their own). Events have no
+    periodic full listing."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    fields: dict[str, set[str]] = defaultdict(set)
+    starts: dict[str, datetime] = {}
+    for entry in roster:
+        policy = _syncing_policy(entry, lambda c: c.events, event_policy)
+        if policy is None or entry.configuration is None or entry.salesforce_user is None:
+            continue
+        connection = entry.configuration.salesforce_connection
+        owners[connection].add(entry.salesforce_user.id)
+        fields[connection].update(event_fields(policy.mapping))
+        since = _incremental_since(store, entry, EVENT_OBJECT, done, now, None)
+        if since is not None:
+            starts[connection] = min(since, starts.get(connection, since))
+    feeds: dict[str, EventFeed | str] = {}
+    for connection, owner_ids in owners.items():
+        connector = runtime.salesforce(connection)
+        try:
+            try:
+                feeds[connection] = read_event_feed(connector, sorted(owner_ids), sorted(fields[connection]),
+                                                    starts.get(connection))
+            except CursorExpired:
+                # getDeleted no longer reaches the oldest cursor: the series still come from here,
+                # and every user lists their changes on their own, each cursor deciding.
+                feeds[connection] = read_event_feed(connector, sorted(owner_ids), (), None)
+        except ConnectorError as error:
+            feeds[connection] = f"the org's event feed: {error}"
     return feeds
 
 
@@ -481,12 +557,13 @@ def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, para
     done = completed_resets(store)
     now = datetime.now(timezone.utc)
     progress(f"Refreshing {len(roster)} user{'s' if len(roster) != 1 else ''}...")
-    org_feeds = org_contact_feeds(runtime, store, roster, done, now, full_resync_after)
+    feeds = CycleFeeds(org_contact_feeds(runtime, store, roster, done, now, full_resync_after),
+                       org_event_feeds(runtime, store, roster, done, now))
 
     def plan_one(entry: RosterEntry) -> list[UserRecordPlan]:
         reset = entry.reset_generation > done.get(entry.name, 0)
-        return [plan_user_contacts(runtime, store, entry, reset, now, full_resync_after, org_feeds),
-                *(planner(runtime, store, roster, entry, reset, now) for planner in object_planners)]
+        return [plan_user_contacts(runtime, store, entry, reset, now, full_resync_after, feeds.contacts),
+                *(planner(runtime, store, roster, entry, reset, now, feeds) for planner in object_planners)]
 
     with ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="plan") as pool:
         entries = [planned for group in pool.map(plan_one, roster) for planned in group]

@@ -166,7 +166,7 @@ def test_the_org_feed_serves_each_owner_its_share_with_no_call_of_its_own(
     assert since is not None
 
     counter.reset()
-    [feed] = connector.contact_change_feeds({"": alice_store.fields}, since).values()
+    [feed] = connector.change_feeds("Contact", {"": alice_store.fields}, since).values()
     assert counter.counts() == {"query": 1, "sobjects/deleted": 1}   # for every user of the org at once
     counter.reset()
     alice = connector.contact_store(alice_store.owner_id, feed=feed)

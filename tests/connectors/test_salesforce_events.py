@@ -13,8 +13,8 @@ import pytest
 
 from reconciler.connectors.http import ApiCallCounter
 from reconciler.connectors.retry import BackOff
+from reconciler.connectors import salesforce
 from reconciler.connectors.salesforce import SalesforceConnector
-from reconciler.connectors import salesforce_events
 from reconciler.connectors.salesforce_events import SalesforceEventStore
 from reconciler.connectors.settings import SalesforceSettings
 from reconciler.sync.events import MASKED_SUBJECT, EventWindow, PrivateEvents, RelationKind
@@ -59,7 +59,7 @@ def store_for(connector: SalesforceConnector, user_ids: dict[str, str]) -> Calla
 def no_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
     """The feed re-reads a few seconds before its cursor (stamps are per second); the seed is older
     than that only by a moment, so tests of what a feed shows start it exactly at the listing."""
-    monkeypatch.setattr(salesforce_events, "CURSOR_OVERLAP", timedelta(0))
+    monkeypatch.setattr(salesforce, "CURSOR_OVERLAP", timedelta(0))
 
 
 def listing(store: SalesforceEventStore, cursor: str | None = None) -> tuple[dict[str, SourceRecord], list[str], list[str], str]:
