@@ -9,6 +9,12 @@ WhoId; the invitees of a Salesforce event created in Exchange are added as atten
 (Exchange sends invitations only when ``sendInvitations``). The two attendee lists merge three-way
 against the pair's attendee merge base (``SYNCED_ATTENDEES`` in the pair's base), so a removal on
 one side removes the attendee on the other and an addition is never mistaken for a removal.
+
+Every pair whose attendees were merged carries that key, even as an empty list; a pair without it
+has an attendee merge pending (:func:`attendees_pending`): it was made by a run that died (or
+failed an attendee write) between its batches and its attendee step, or before attendees were
+switched on. Each apply merges those too, so a process killed after committing a pair never
+leaves that event's invitees unsynced until the event happens to change again.
 """
 
 from __future__ import annotations
@@ -24,14 +30,12 @@ from reconciler.connectors.salesforce import SalesforceConnector, SalesforceUser
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
 from reconciler.sync import ActionKind, Pair, Side, SyncPolicy, UpdateOp, WriteStatus
-from reconciler.sync.events import SYNCED_ATTENDEES, AttendeeChanges, related_record, synced_attendees
+from reconciler.sync.events import SYNCED_ATTENDEES, AttendeeChanges, related_record
 
 from .executor import RecordApplyOutcome, UserApplyResult, _record_status, _UserRun, refusal
 from .events import EventStores, event_policy, event_stores, merge_event_attendees
 from .records import DEFAULT_PARALLEL, Progress, _silent, pair_from_record, pair_to_record
 from .runtime import Runtime
-
-_FIRST_SYNC = (ActionKind.CREATE_SALESFORCE, ActionKind.CREATE_EXCHANGE, ActionKind.PAIR)
 
 
 def apply_event_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime, store: StateStore, *,
@@ -51,8 +55,9 @@ def apply_event_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime,
             store.set_link(entry.user, linked=True, mailbox=entry.mailbox)
             # The run rewrites the bases of the pairs it touches from the mapped fields only, so the
             # attendee merge bases are read first and written back after the attendees.
-            synced_before = {p.salesforce_id: synced_attendees(p.base)
-                             for p in map(pair_from_record, store.pairs(entry.user, entry.object))}
+            synced_before = {p.salesforce_id: p.base[SYNCED_ATTENDEES]
+                             for p in map(pair_from_record, store.pairs(entry.user, entry.object))
+                             if SYNCED_ATTENDEES in p.base}
             result = _UserRun(entry, policy, stores, store, on_written).run()  # type: ignore[arg-type]
             problems = sync_attendees(entry, configuration, policy, stores, store, syncing_mailboxes, result,
                                       synced_before)
@@ -78,41 +83,47 @@ def _owner(runtime: Runtime, configuration: SyncConfiguration, owner_id: str) ->
 _RELATION_BATCH = 200
 
 
+def attendees_pending(pair: Pair) -> bool:
+    """The pair's attendees were never merged: no attendee step completed for it since the pair was
+    made (a run that died after its batch, a failed attendee write), or attendees were off then.
+    It is a first attendee sync: nothing to remove, the two lists unite, WhoId may be set."""
+    return SYNCED_ATTENDEES not in pair.base
+
+
 def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, policy: SyncPolicy, stores: EventStores,
                    store: StateStore, syncing_mailboxes: frozenset[str], result: UserApplyResult,
-                   synced_before: Mapping[str, frozenset[str]]) -> list[str]:
-    """Attendees of the events this run created, updated or paired; returns the failures.
+                   synced_before: Mapping[str, Sequence[str]]) -> list[str]:
+    """Attendees of the events this run created, updated or paired, and of every pair whose
+    attendees are still pending (:func:`attendees_pending`); returns the failures.
 
-    Only the events the run touched are read (two look-ups), so a cycle without changes makes no
-    call here. The attendee lists of the organizer's item (or of a meeting organised outside
+    Only those events are read (two look-ups), so a cycle without changes makes no call here. The
+    attendee lists of the organizer's item (or of a meeting organised outside
     sync: Leads and Contacts only) and of the Salesforce event merge three-way against the pair's
     :data:`SYNCED_ATTENDEES` (``synced_before``, read before the run rewrote the bases):
     attendees added or removed in Exchange are added or removed as EventRelations (with the
     Exchange response), invitees added or removed in Salesforce are added to or removed from the
     Exchange item (Exchange sends invitations only with ``sendInvitations``); WhoId on first sync
-    with ``relateToRecords``. The new merge base is stored in the pair's base when every write of
-    the event succeeded (otherwise the old one stays, so the next cycle merges again)."""
+    with ``relateToRecords`` (a pending pair is a first sync). The new merge base is stored in the
+    pair's base when every write of the event succeeded, an empty one too (otherwise the pair stays
+    pending, so the next cycle merges again); a pair whose attendees are not its own to sync (a
+    child event, an invitee's copy) is stored as merged with nothing to merge."""
     settings = configuration.events
-    all_pairs = [pair_from_record(p) for p in store.pairs(entry.user, entry.object)]
-    _keep_merge_bases(entry, store, all_pairs, synced_before)
+    all_pairs = _keep_merge_bases(entry, store, [pair_from_record(p) for p in store.pairs(entry.user, entry.object)],
+                                  synced_before)
     if not (settings.attendees or settings.relate_to_records):
         return []
-    touched: dict[str, ActionKind] = {}   # Salesforce id or Exchange id -> the action's kind
+    touched: set[str] = set()   # Salesforce ids and Exchange ids
     for action in entry.actions:
         if action.writes or action.kind is ActionKind.PAIR:
-            for record_id in (action.salesforce_id, action.exchange_id):
-                if record_id:
-                    touched[record_id] = action.kind
+            touched.update(filter(None, (action.salesforce_id, action.exchange_id)))
     for update in entry.bookkeeping:
         # A version that moved without a mapped change (an attendee answered) still carries responses.
         if update.store is not None:
-            touched.setdefault(update.store.exchange_id, ActionKind.SKIP)
+            touched.add(update.store.exchange_id)
     for change in entry.attendees:
         # The plan's attendee writes, incl. events whose Salesforce invitees alone changed.
-        for record_id in (change.salesforce_id, change.exchange_id):
-            if record_id:
-                touched.setdefault(record_id, ActionKind.SKIP)
-    pairs = [p for p in all_pairs if p.salesforce_id in touched or p.exchange_id in touched]
+        touched.update(filter(None, (change.salesforce_id, change.exchange_id)))
+    pairs = [p for p in all_pairs if p.salesforce_id in touched or p.exchange_id in touched or attendees_pending(p)]
     if not pairs:
         return []
     mailbox = entry.mailbox or ""
@@ -123,6 +134,7 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
     to_salesforce = bool(settings.attendees) and policy.direction.writes(Side.SALESFORCE)
     to_exchange = bool(settings.attendees) and policy.direction.writes(Side.EXCHANGE)
     merges: list[_AttendeeMerge] = []
+    not_ours: list[tuple[str, Sequence[str]]] = []   # pairs whose attendees are not theirs to sync
     who_ops: list[UpdateOp] = []
     problems: list[str] = []
     for pair in pairs:
@@ -132,6 +144,7 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
         merged = merge_event_attendees(mailbox, item, event, directory, synced_before.get(pair.salesforce_id, ()),
                                        syncing_mailboxes, to_salesforce=to_salesforce, to_exchange=to_exchange)
         if merged is None:
+            not_ours.append((pair.salesforce_id, list(pair.base.get(SYNCED_ATTENDEES) or ())))
             continue
         plan, changes = merged
         if plan.overflow:
@@ -139,8 +152,7 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
                                    f"{pair.salesforce_id} are not synced")
         rows = [row for row in event.fields.get("EventRelations") or () if row.is_invitee]
         merges.append(_AttendeeMerge(pair, item.id, item.version, changes, {row.relation_id: row.id for row in rows}))
-        kind = touched.get(pair.salesforce_id) or touched.get(pair.exchange_id)
-        if (settings.relate_to_records and kind in _FIRST_SYNC and not event.fields.get("WhoId")
+        if (settings.relate_to_records and attendees_pending(pair) and not event.fields.get("WhoId")
                 and policy.direction.writes(Side.SALESFORCE) and (who := related_record(plan))):
             who_ops.append(UpdateOp(event.id, event.version, {"WhoId": who}))
     failed: set[str] = set()   # Salesforce ids of events with a failed attendee write
@@ -168,8 +180,8 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
             if answer.status is not WriteStatus.OK:
                 failed.add(merge.pair.salesforce_id)
                 problems.append(f"changing the attendees of {merge.item_id}: {answer.message}")
-    _store_merge_bases(entry, store, [(m.pair.salesforce_id, m.changes.synced) for m in merges
-                                      if m.pair.salesforce_id not in failed])
+    _store_merge_bases(entry, store, [*not_ours, *((m.pair.salesforce_id, m.changes.synced) for m in merges
+                                                   if m.pair.salesforce_id not in failed)])
     return problems
 
 
@@ -192,21 +204,25 @@ class _AttendeeMerge:
 
 
 def _store_merge_bases(entry: UserRecordPlan, store: StateStore, bases: Sequence[tuple[str, Sequence[str]]]) -> None:
-    """Write attendee merge bases into the pairs as they are stored now (one batch; unchanged ones skipped)."""
-    wanted = dict(bases)
+    """Write attendee merge bases into the pairs as they are stored now (one batch; unchanged ones
+    skipped). An empty base is written too: the key marks the pair's attendees as merged."""
+    wanted = {salesforce_id: sorted(synced) for salesforce_id, synced in bases}
     current = [pair_from_record(p) for p in store.pairs(entry.user, entry.object)] if wanted else []
-    changed = [replace(p, base={**p.base, SYNCED_ATTENDEES: list(wanted[p.salesforce_id])}) for p in current
-               if p.salesforce_id in wanted and list(p.base.get(SYNCED_ATTENDEES) or ()) != list(wanted[p.salesforce_id])]
+    changed = [replace(p, base={**p.base, SYNCED_ATTENDEES: wanted[p.salesforce_id]}) for p in current
+               if p.salesforce_id in wanted and p.base.get(SYNCED_ATTENDEES) != wanted[p.salesforce_id]]
     if changed:
         store.commit_batch(entry.user, entry.object, [pair_to_record(p) for p in changed], [], [])  # type: ignore[arg-type]
 
 
 def _keep_merge_bases(entry: UserRecordPlan, store: StateStore, pairs: Sequence[Pair],
-                      synced_before: Mapping[str, frozenset[str]]) -> None:
-    """Put back the attendee merge bases of pairs the run rewrote (the core keeps mapped fields only)."""
-    lost = [(p.salesforce_id, sorted(synced_before[p.salesforce_id])) for p in pairs
-            if synced_before.get(p.salesforce_id) and SYNCED_ATTENDEES not in p.base]
-    _store_merge_bases(entry, store, lost)
+                      synced_before: Mapping[str, Sequence[str]]) -> list[Pair]:
+    """Put back the attendee merge bases of pairs the run rewrote without them; returns the pairs
+    with their bases as now stored."""
+    lost = {p.salesforce_id: sorted(synced_before[p.salesforce_id]) for p in pairs
+            if p.salesforce_id in synced_before and SYNCED_ATTENDEES not in p.base}
+    _store_merge_bases(entry, store, list(lost.items()))
+    return [replace(p, base={**p.base, SYNCED_ATTENDEES: lost[p.salesforce_id]}) if p.salesforce_id in lost else p
+            for p in pairs]
 
 
 def apply_event_records(entries: Sequence[UserRecordPlan], config: ConfigSet, runtime: Runtime, store: StateStore, *,
