@@ -62,7 +62,7 @@ def _list_all(store: RecordStore, cursor: str | None) -> tuple[int, str]:
             return seen, cursor
 
 
-def run_size(size: int, trace_heap: bool) -> list[dict[str, Any]]:
+def run_size(size: int, trace_heap: bool) -> dict[str, Any]:
     """All phases for ``size`` contacts, in a sandbox seeded with the bench user and nothing else."""
     people = generate_seed(users=1, contacts_per_user=size, events_per_user=0)["salesforce"]["contacts"]
     phases: list[Phase] = []
@@ -110,7 +110,7 @@ def run_size(size: int, trace_heap: bool) -> list[dict[str, Any]]:
             exchange.close()
         if (listed, changed) != (size, 0):
             raise RuntimeError(f"Exchange listed {listed} of {size} contacts and {changed} changes (expected 0)")
-    return [p.to_json() for p in phases]
+    return {"phases": [p.to_json() for p in phases]}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,11 +49,13 @@ def _serve_sandbox(channel: Connection, data_dir: str, seed_args: dict[str, Any]
     from reconciler.sandbox.server import Sandbox
 
     started = time.perf_counter()
+    seed = generate_seed(**seed_args)
     # No periodic flush: re-serialising a 50,000-record store every half second would compete with
     # the benchmark for the CPU. The data directory is there for endpoints.json and secrets/.
-    sandbox = Sandbox(data_dir=data_dir, seed=generate_seed(**seed_args), flush_interval=24 * 3600)
+    sandbox = Sandbox(data_dir=data_dir, seed=seed, flush_interval=24 * 3600)
     sandbox.start()
-    channel.send({"endpoints": sandbox.endpoints(), "seconds": time.perf_counter() - started})
+    channel.send({"endpoints": sandbox.endpoints(), "seconds": time.perf_counter() - started,
+                  "counts": seed_counts(seed)})
     try:
         while True:
             command = channel.recv()
@@ -69,6 +71,17 @@ def _serve_sandbox(channel: Connection, data_dir: str, seed_args: dict[str, Any]
         channel.send(None)
 
 
+def seed_counts(seed: Mapping[str, Any]) -> dict[str, int]:
+    """How many of each record a seed holds: ``salesforce.events``, ``exchange.events`` (calendar
+    items as seeded: a series is one) ..., summed over mailboxes; a bound may need them."""
+    counts = {f"{section}.{key}": len(value) for section, content in seed.items() for key, value in content.items()
+              if isinstance(value, list) and key != "mailboxes"}
+    for mailbox in seed.get("exchange", {}).get("mailboxes", []):
+        for key in ("contacts", "events"):
+            counts[f"exchange.{key}"] = counts.get(f"exchange.{key}", 0) + len(mailbox.get(key) or ())
+    return counts
+
+
 class SandboxProcess:
     """A sandbox seeded by ``reconciler.sandbox.generate.generate_seed(**seed_args)`` in a child
     process, keeping its data (``endpoints.json``, ``secrets/``) in ``data_dir``."""
@@ -81,6 +94,7 @@ class SandboxProcess:
                                        name="bench-sandbox")
         self.endpoints: dict[str, Any] = {}
         self.seed_seconds = 0.0
+        self.seed_counts: dict[str, int] = {}
 
     def __enter__(self) -> "SandboxProcess":
         self._process.start()
@@ -88,7 +102,7 @@ class SandboxProcess:
             self._process.terminate()
             raise RuntimeError("the benchmark sandbox did not start within 10 minutes")
         ready = self._channel.recv()
-        self.endpoints, self.seed_seconds = ready["endpoints"], ready["seconds"]
+        self.endpoints, self.seed_seconds, self.seed_counts = ready["endpoints"], ready["seconds"], ready["counts"]
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -243,7 +257,9 @@ class Case:
     args: tuple[Any, ...]
 
 
-RunCase = Callable[..., list[dict[str, Any]]]  # run(*case.args, trace_heap) -> phases as JSON
+# run(*case.args, trace_heap) -> {"phases": [phase JSON ...], ...}: any other key (what the run
+# checked, say) is written to the case's results as it is, from the timing pass.
+RunCase = Callable[..., dict[str, Any]]
 
 
 def run_benchmark(benchmark: str, cases: Sequence[Case], run: RunCase, results_dir: Path, heap: bool) -> Path:
@@ -252,13 +268,16 @@ def run_benchmark(benchmark: str, cases: Sequence[Case], run: RunCase, results_d
     write the JSON results."""
     runs = []
     for case in cases:
-        phases = [Phase.from_json(p) for p in in_fresh_process(run, *case.args, False)]
+        timed = in_fresh_process(run, *case.args, False)
+        phases = [Phase.from_json(p) for p in timed.pop("phases")]
         if heap:
-            traced = {p["name"]: p for p in in_fresh_process(run, *case.args, True)}
+            traced = {p["name"]: p for p in in_fresh_process(run, *case.args, True)["phases"]}
             for phase in phases:
                 phase.heap_peak_mb = traced[phase.name]["heap_peak_mb"]
         print(format_table(f"\n{benchmark}: {case.title}", phases), flush=True)
-        runs.append({"case": case.title, "args": list(case.args), "phases": [p.to_json() for p in phases]})
+        for key, value in timed.items():
+            print(f"{key}: {json.dumps(value)}", flush=True)
+        runs.append({"case": case.title, "args": list(case.args), "phases": [p.to_json() for p in phases], **timed})
     return write_results(results_dir, benchmark, runs)
 
 

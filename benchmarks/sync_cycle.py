@@ -99,7 +99,7 @@ def _listing_bound(users: int, per_side: int) -> int:
     return users * per_user + batches(users, IN_LIST_SIZE)
 
 
-def run_case(users: int, contacts_per_user: int, overlap: float, trace_heap: bool) -> list[dict[str, Any]]:
+def run_case(users: int, contacts_per_user: int, overlap: float, trace_heap: bool) -> dict[str, Any]:
     """Both cycles for one case; raises when a cycle does not do what it should."""
     phases: list[Phase] = []
     shared = round(overlap * contacts_per_user)
@@ -153,7 +153,7 @@ def run_case(users: int, contacts_per_user: int, overlap: float, trace_heap: boo
             pairs = sum(len(store.pairs(e.user, e.object)) for e in entries)
             if pairs != users * per_side_after:
                 raise RuntimeError(f"{pairs} pairs after the initial cycle, expected {users * per_side_after}")
-    return [p.to_json() for p in phases]
+    return {"phases": [p.to_json() for p in phases]}
 
 
 def parse_fleet(text: str) -> list[tuple[int, int]]:
