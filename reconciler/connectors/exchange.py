@@ -13,12 +13,10 @@ Every item we create carries the Salesforce Id in a PublicStrings extended prope
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -37,6 +35,7 @@ from exchangelib.items.base import ID_ONLY
 
 from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
                           WriteResult)
+from .batching import CURSOR_FORMAT, chunks, decode_cursor, encode_cursor
 from .errors import ConnectorError, CursorExpired, ErrorKind, from_token_error, install_log_redaction, translate
 from .http import ApiCallCounter, VerifyingEwsAdapter, build_session, counting_ews_calls, install_ews_adapter
 from .retry import BackOff
@@ -91,8 +90,9 @@ CONTACT_FIELDS: tuple[str, ...] = (
     *_PLAIN_FIELDS, *_EMAIL_LABELS, *_PHONE_LABELS, "Birthday", "Body",
     *(f"{prefix}.{part}" for prefix in _ADDRESS_LABELS for part in _ADDRESS_PARTS),
 )
-_FETCH_FIELDS = [*_PLAIN_FIELDS.values(), "display_name", "email_addresses", "phone_numbers", "physical_addresses",
-                 "birthday", "body", "last_modified_time", STAMP_FIELD]
+# What a contact record is read with (GetItem): the vocabulary's fields, the stamp, the modification time.
+CONTACT_FETCH_FIELDS = [*_PLAIN_FIELDS.values(), "display_name", "email_addresses", "phone_numbers",
+                        "physical_addresses", "birthday", "body", "last_modified_time", STAMP_FIELD]
 
 
 def contact_to_fields(item: Contact) -> dict[str, Any]:
@@ -374,24 +374,150 @@ class _DeleteItems(DeleteItem):
 _ITEM_ERROR_KINDS = frozenset({ErrorKind.CONFLICT, ErrorKind.NOT_FOUND, ErrorKind.INVALID_REQUEST})
 
 
-def _encode_cursor(data: Mapping[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data, sort_keys=True).encode()).decode()
+class MailboxItems:
+    """One mailbox's items through GetItem, CreateItem, UpdateItem and DeleteItem in batches of
+    ``EWS_BATCH``, for the contact and the calendar store alike (``noun`` words their messages).
 
+    Writes answer per item: each answer becomes the ``WriteResult`` of its op in ``results`` (by
+    the op's index in the store's batch), and items the server answered ErrorServerBusy for are
+    sent again after its BackOffMilliseconds, within the connector's back-off budget, while the
+    others keep the outcome they already had.
+    """
 
-def _decode_cursor(cursor: str) -> dict[str, Any]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not isinstance(data, dict) or data.get("v") != 1:
-            raise ValueError
-        return data
-    except ValueError:
-        raise ConnectorError(ErrorKind.CONFIGURATION, "not an Exchange change cursor",
-                             fix="reset the user's sync cursor (Reset Sync)") from None
+    def __init__(self, connector: ExchangeConnector, mailbox: str, noun: str) -> None:
+        self.connector = connector
+        self.mailbox = mailbox
+        self.noun = noun
 
+    def get(self, ids: Sequence[str], only_fields: Sequence[str], context: str) -> dict[str, Any]:
+        """GetItem for ``ids`` (duplicates once), by id: the item or the exception Exchange answered."""
+        account = self.connector.account(self.mailbox)
+        found: dict[str, Any] = {}
+        for chunk in chunks(list(dict.fromkeys(ids)), EWS_BATCH):
+            answers = self.connector.call(context, lambda chunk=chunk: list(account.fetch(
+                ids=[ItemId(id=i) for i in chunk], only_fields=list(only_fields), chunk_size=EWS_BATCH)),
+                mailbox=self.mailbox)
+            found.update(zip(chunk, answers))
+        return found
 
-def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+    def write(self, batch: Sequence[WriteOp], read_fields: Sequence[str],
+              create: Callable[[list[tuple[int, CreateOp]], list[WriteResult | None]], None],
+              update: Callable[[list[tuple[int, UpdateOp, Any]], list[WriteResult | None]], None],
+              delete: Callable[[list[tuple[int, DeleteOp]], list[WriteResult | None]], None]) -> list[WriteResult]:
+        """A store's write batch as EWS takes it: ``create`` gets the creates; updates and deletes
+        are preceded by one GetItem (``read_fields``) that checks each item's ChangeKey
+        (:meth:`refusal`; DeleteItem takes none), and ``update`` gets each item as read, so a
+        partial change is expressed against the item's current values. ``update`` and ``delete``
+        see only the ops that may go ahead. Each callback fills ``results`` at its ops' indexes
+        (the op's position in ``batch``); an op left without a result failed, retryably."""
+        if len(batch) > EWS_BATCH:
+            raise ValueError(f"an EWS write batch holds at most {EWS_BATCH} ops, got {len(batch)}")
+        results: list[WriteResult | None] = [None] * len(batch)
+        creates = [(i, op) for i, op in enumerate(batch) if isinstance(op, CreateOp)]
+        updates = [(i, op) for i, op in enumerate(batch) if isinstance(op, UpdateOp)]
+        deletes = [(i, op) for i, op in enumerate(batch) if isinstance(op, DeleteOp)]
+        if creates:
+            create(creates, results)
+        guarded = [op.record_id for _, op in updates + deletes]
+        current = self.get(guarded, read_fields, f"reading {self.noun}s before writing") if guarded else {}
+        for index, op in updates + deletes:
+            results[index] = self.refusal(current.get(op.record_id), op.expected_version)
+        allowed = [(i, op, current[op.record_id]) for i, op in updates if results[i] is None]
+        if allowed:
+            update(allowed, results)
+        doomed = [(i, op) for i, op in deletes if results[i] is None]
+        if doomed:
+            delete(doomed, results)
+        return [r if r is not None else WriteResult.failed("no result from Exchange", retryable=True)
+                for r in results]
+
+    def refusal(self, existing: Any, expected_version: str) -> WriteResult | None:
+        """Why an update or delete must not go ahead, judged from the item read just before it:
+        gone (not found), unreadable (failed), or changed since the plan was made (its ChangeKey
+        moved: conflict). None when it may go ahead. DeleteItem takes no ChangeKey, and an update
+        must be expressed against the values the plan saw, hence the read."""
+        if existing is None or isinstance(existing, ews_errors.ErrorItemNotFound):
+            return WriteResult.not_found()
+        if isinstance(existing, Exception):
+            error = translate(existing, f"reading the {self.noun}", self.mailbox)
+            return WriteResult.failed(error.message, retryable=error.retryable)
+        if existing.changekey != expected_version:
+            return WriteResult.conflict(f"the {self.noun} changed in Exchange since the plan was made")
+        return None
+
+    def create(self, context: str, items: Sequence[tuple[int, Any]], folder: Any, send_invitations: str,
+               results: list[WriteResult | None]) -> None:
+        """CreateItem of ``(index, item)`` into ``folder``, saved only (no draft is sent);
+        ``send_invitations`` is EWS's SendMeetingInvitations."""
+        account = self.connector.account(self.mailbox)
+        self._send(context, items, lambda chunk: list(_CreateItems(account=account, chunk_size=EWS_BATCH).call(
+            items=chunk, folder=folder, message_disposition=SAVE_ONLY, send_meeting_invitations=send_invitations)),
+            results)
+
+    def update(self, context: str, edits: Sequence[tuple[int, UpdateOp, Any, list[str]]], send_updates: str,
+               results: list[WriteResult | None]) -> None:
+        """UpdateItem of each ``(index, op, item, names of the fields set on it)``, conditional on the
+        ChangeKey the plan saw (NeverOverwrite: an item that moved since answers
+        ErrorIrresolvableConflict, a ``conflict``). An edit that set nothing is done as it is,
+        without a call. ``send_updates`` is EWS's SendMeetingInvitationsOrCancellations."""
+        changes = []
+        for index, op, item, touched in edits:
+            if not touched:
+                results[index] = WriteResult.ok(op.record_id, op.expected_version)
+                continue
+            item.changekey = op.expected_version
+            changes.append((index, (item, touched)))
+        account = self.connector.account(self.mailbox)
+        self._send(context, changes, lambda chunk: list(_UpdateItems(account=account, chunk_size=EWS_BATCH).call(
+            items=chunk, conflict_resolution=NEVER_OVERWRITE, message_disposition=SAVE_ONLY,
+            send_meeting_invitations_or_cancellations=send_updates, suppress_read_receipts=True)), results)
+
+    def delete(self, context: str, doomed: Sequence[tuple[int, ItemId]], send_cancellations: str,
+               results: list[WriteResult | None]) -> None:
+        """DeleteItem of ``(index, item id)`` into Deleted Items (the user can still recover it);
+        ``send_cancellations`` is EWS's SendMeetingCancellations."""
+        account = self.connector.account(self.mailbox)
+        self._send(context, doomed, lambda chunk: list(_DeleteItems(account=account, chunk_size=EWS_BATCH).call(
+            items=chunk, delete_type=MOVE_TO_DELETED_ITEMS, send_meeting_cancellations=send_cancellations,
+            affected_task_occurrences=ALL_OCCURRENCES, suppress_read_receipts=True)), results)
+
+    def _send(self, context: str, items: Sequence[tuple[int, Any]], send: Callable[[list[Any]], list[Any]],
+              results: list[WriteResult | None]) -> None:
+        if not items:
+            return
+        pending = list(items)
+        backoff = self.connector.backoff
+        for retry in range(backoff.attempts):
+            try:
+                answers = self.connector.call(context, lambda: send([payload for _, payload in pending]),
+                                              mailbox=self.mailbox)
+            except ConnectorError as error:
+                # A server may answer a one-item request with a fault instead of an item error.
+                if len(pending) != 1 or error.kind not in _ITEM_ERROR_KINDS or error.__cause__ is None:
+                    raise
+                answers = [error.__cause__]
+            busy = [(entry, answer) for entry, answer in zip(pending, answers)
+                    if isinstance(answer, ews_errors.ErrorServerBusy)]
+            for (index, _), answer in zip(pending, answers):
+                if not isinstance(answer, ews_errors.ErrorServerBusy) or retry == backoff.attempts - 1:
+                    results[index] = self._result(answer)
+            if not busy or retry == backoff.attempts - 1:
+                return
+            backoff.sleep(backoff.delay(retry, max((a.back_off or 0) for _, a in busy) or None))
+            pending = [entry for entry, _ in busy]
+
+    def _result(self, answer: Any) -> WriteResult:
+        if answer is True:
+            return WriteResult.ok(None, None)
+        if not isinstance(answer, Exception):
+            item_id, changekey = (answer.id, answer.changekey) if hasattr(answer, "changekey") else answer
+            return WriteResult.ok(item_id, changekey)
+        error = translate(answer, f"writing the {self.noun}", self.mailbox)
+        if error.kind is ErrorKind.CONFLICT:
+            return WriteResult.conflict(error.message)
+        if error.kind is ErrorKind.NOT_FOUND:
+            return WriteResult.not_found(error.message)
+        return WriteResult.failed(error.message, retryable=error.retryable)
 
 
 class ExchangeContactStore(RecordStore):
@@ -408,6 +534,7 @@ class ExchangeContactStore(RecordStore):
     def __init__(self, connector: ExchangeConnector, mailbox: str) -> None:
         self.connector = connector
         self.mailbox = mailbox
+        self.items = MailboxItems(connector, mailbox, "contact")
         self._folder: Contacts | None = None
 
     @property
@@ -450,18 +577,9 @@ class ExchangeContactStore(RecordStore):
                             salesforce_id_stamp=getattr(item, STAMP_FIELD) or None,
                             modified_at=dt.datetime.fromtimestamp(modified.timestamp(), dt.timezone.utc) if modified else None)
 
-    def _get_items(self, ids: Sequence[str], context: str) -> dict[str, Contact | Exception]:
-        account = self.account
-        found: dict[str, Contact | Exception] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids)), EWS_BATCH):
-            answers = self._call(context, lambda: list(account.fetch(
-                ids=[ItemId(id=i) for i in chunk], only_fields=_FETCH_FIELDS, chunk_size=EWS_BATCH)))
-            found.update(zip(chunk, answers))
-        return found
-
     def fetch(self, ids: Sequence[str]) -> list[SourceRecord]:
         records = []
-        for item_id, item in self._get_items(ids, "fetching contacts").items():
+        for item in self.items.get(ids, CONTACT_FETCH_FIELDS, "fetching contacts").values():
             if isinstance(item, ews_errors.ErrorItemNotFound):
                 continue
             if isinstance(item, Exception):
@@ -473,14 +591,15 @@ class ExchangeContactStore(RecordStore):
     def list_changes(self, cursor: str | None) -> ChangePage:
         """One SyncFolderItems call per page (IdOnly, up to 512 changes), then GetItem in chunks of
         100 for created and updated items. ``complete`` once IncludesLastItemInRange."""
-        state = _decode_cursor(cursor) if cursor else {"v": 1, "folder": None, "state": None}
+        start = {"v": CURSOR_FORMAT, "folder": None, "state": None}
+        state = decode_cursor(cursor, "Exchange") if cursor else start
         if state.get("folder"):
             # The cursor knows the folder: no lookup calls, and a recreated folder shows as not found.
             folder = Contacts(root=Root(account=self.account), id=state["folder"])
         else:
             found = self.sync_folder()
             if found is None:
-                return ChangePage([], [], _encode_cursor({"v": 1, "folder": None, "state": None}), complete=True)
+                return ChangePage([], [], encode_cursor(start), complete=True)
             folder = found
         service = SyncFolderItems(account=self.account)
 
@@ -506,37 +625,22 @@ class ExchangeContactStore(RecordStore):
                 changed[item.id] = None
         records = self.fetch(list(changed))
         complete = bool(service.includes_last_item_in_range) or service.sync_state == state.get("state")
-        next_cursor = _encode_cursor({"v": 1, "folder": folder.id, "state": service.sync_state})
+        next_cursor = encode_cursor({"v": CURSOR_FORMAT, "folder": folder.id, "state": service.sync_state})
         return ChangePage(records, deleted, next_cursor, complete=complete)
 
     # -- writes ------------------------------------------------------------------------------------
 
     def write(self, batch: Sequence[WriteOp]) -> list[WriteResult]:
-        """Creates by CreateItem; updates by UpdateItem with the expected ChangeKey and
-        NeverOverwrite (a moved item answers ErrorIrresolvableConflict: ``conflict``); deletes by
-        DeleteItem into Deleted Items (recoverable by the user). Updates and deletes are preceded
-        by one GetItem: it checks the ChangeKey (DeleteItem takes none) and supplies the indexed
-        entries (phones, addresses) an update must resend whole."""
-        if len(batch) > EWS_BATCH:
-            raise ValueError(f"an EWS write batch holds at most {EWS_BATCH} ops, got {len(batch)}")
-        results: list[WriteResult | None] = [None] * len(batch)
-        creates = [(i, op) for i, op in enumerate(batch) if isinstance(op, CreateOp)]
-        updates = [(i, op) for i, op in enumerate(batch) if isinstance(op, UpdateOp)]
-        deletes = [(i, op) for i, op in enumerate(batch) if isinstance(op, DeleteOp)]
-        if creates:
-            folder = self.sync_folder(create=True)
-            assert folder is not None
-            self._create(folder, creates, results)
-        guarded = [op.record_id for _, op in updates + deletes]
-        current = self._get_items(guarded, "reading contacts before writing") if guarded else {}
-        if updates:
-            self._update(updates, current, results)
-        if deletes:
-            self._delete(deletes, current, results)
-        return [r if r is not None else WriteResult.failed("no result from Exchange", retryable=True)
-                for r in results]
+        """Creates by CreateItem (into Salesforce_Sync, made by the first create); updates by
+        UpdateItem with the expected ChangeKey and NeverOverwrite (a moved item answers
+        ErrorIrresolvableConflict: ``conflict``); deletes by DeleteItem into Deleted Items
+        (recoverable by the user). The GetItem before updates and deletes also supplies the
+        indexed entries (phones, addresses) an update must resend whole."""
+        return self.items.write(batch, CONTACT_FETCH_FIELDS, self._create, self._update, self._delete)
 
-    def _create(self, folder: Contacts, creates: list[tuple[int, CreateOp]], results: list[WriteResult | None]) -> None:
+    def _create(self, creates: list[tuple[int, CreateOp]], results: list[WriteResult | None]) -> None:
+        folder = self.sync_folder(create=True)
+        assert folder is not None
         items = []
         for index, op in creates:
             item = Contact(account=self.account, folder=folder)
@@ -549,31 +653,11 @@ class ExchangeContactStore(RecordStore):
             if op.salesforce_id_stamp:
                 setattr(item, STAMP_FIELD, op.salesforce_id_stamp)
             items.append((index, item))
-        if not items:
-            return
-        account = self.account
-        answers = self._bulk("creating contacts", items, lambda chunk: list(
-            _CreateItems(account=account, chunk_size=EWS_BATCH).call(
-                items=chunk, folder=folder, message_disposition=SAVE_ONLY, send_meeting_invitations=SEND_TO_NONE)))
-        self._record_answers(answers, results)
+        self.items.create("creating contacts", items, folder, SEND_TO_NONE, results)
 
-    def _update(self, updates: list[tuple[int, UpdateOp]], current: Mapping[str, Any],
-                results: list[WriteResult | None]) -> None:
-        changes = []
-        for index, op in updates:
-            existing = current.get(op.record_id)
-            if existing is None or isinstance(existing, ews_errors.ErrorItemNotFound):
-                results[index] = WriteResult.not_found()
-                continue
-            if isinstance(existing, Exception):
-                error = translate(existing, "reading a contact", self.mailbox)
-                results[index] = WriteResult.failed(error.message, retryable=error.retryable)
-                continue
-            if existing.changekey != op.expected_version:
-                results[index] = WriteResult.conflict("the contact changed in Exchange since the plan was made")
-                continue
-            # Update with the ChangeKey the plan saw: the server refuses if the item moved since.
-            existing.changekey = op.expected_version
+    def _update(self, updates: list[tuple[int, UpdateOp, Contact]], results: list[WriteResult | None]) -> None:
+        edits = []
+        for index, op, existing in updates:
             try:
                 touched = apply_fields(existing, op.fields)
             except ConnectorError as error:
@@ -582,83 +666,9 @@ class ExchangeContactStore(RecordStore):
             if op.salesforce_id_stamp:
                 setattr(existing, STAMP_FIELD, op.salesforce_id_stamp)
                 touched.append(STAMP_FIELD)
-            if not touched:
-                results[index] = WriteResult.ok(op.record_id, op.expected_version)
-                continue
-            changes.append((index, existing, touched))
-        if not changes:
-            return
-        account = self.account
-        answers = self._bulk("updating contacts", [(index, (item, touched)) for index, item, touched in changes],
-                             lambda chunk: list(_UpdateItems(account=account, chunk_size=EWS_BATCH).call(
-                                 items=chunk, conflict_resolution=NEVER_OVERWRITE, message_disposition=SAVE_ONLY,
-                                 send_meeting_invitations_or_cancellations=SEND_TO_NONE, suppress_read_receipts=True)))
-        self._record_answers(answers, results)
+            edits.append((index, op, existing, touched))
+        self.items.update("updating contacts", edits, SEND_TO_NONE, results)
 
-    def _delete(self, deletes: list[tuple[int, DeleteOp]], current: Mapping[str, Any],
-                results: list[WriteResult | None]) -> None:
-        doomed = []
-        for index, op in deletes:
-            existing = current.get(op.record_id)
-            if existing is None or isinstance(existing, ews_errors.ErrorItemNotFound):
-                results[index] = WriteResult.not_found()
-            elif isinstance(existing, Exception):
-                error = translate(existing, "reading a contact", self.mailbox)
-                results[index] = WriteResult.failed(error.message, retryable=error.retryable)
-            elif existing.changekey != op.expected_version:
-                results[index] = WriteResult.conflict("the contact changed in Exchange since the plan was made")
-            else:
-                doomed.append((index, ItemId(id=op.record_id, changekey=op.expected_version)))
-        if not doomed:
-            return
-        account = self.account
-        answers = self._bulk("deleting contacts", doomed,
-                             lambda chunk: list(_DeleteItems(account=account, chunk_size=EWS_BATCH).call(
-                                 items=chunk, delete_type=MOVE_TO_DELETED_ITEMS, send_meeting_cancellations=SEND_TO_NONE,
-                                 affected_task_occurrences=ALL_OCCURRENCES, suppress_read_receipts=True)))
-        self._record_answers(answers, results)
-
-    def _bulk(self, context: str, items: Sequence[tuple[int, Any]],
-              send: Callable[[list[Any]], list[Any]]) -> list[tuple[int, Any]]:
-        """Send ``items`` in one request; items the server answered ErrorServerBusy for are sent
-        again after its BackOffMilliseconds, within the connector's back-off budget."""
-        pending = list(items)
-        answered: list[tuple[int, Any]] = []
-        backoff = self.connector.backoff
-        for retry in range(backoff.attempts):
-            try:
-                answers = self._call(context, lambda: send([payload for _, payload in pending]))
-            except ConnectorError as error:
-                # A server may answer a one-item request with a fault instead of an item error.
-                if len(pending) != 1 or error.kind not in _ITEM_ERROR_KINDS or error.__cause__ is None:
-                    raise
-                answers = [error.__cause__]
-            busy = [(entry, answer) for entry, answer in zip(pending, answers)
-                    if isinstance(answer, ews_errors.ErrorServerBusy)]
-            answered.extend((index, answer) for (index, _), answer in zip(pending, answers)
-                            if not isinstance(answer, ews_errors.ErrorServerBusy))
-            if not busy or retry == backoff.attempts - 1:
-                answered.extend((index, answer) for (index, _), answer in busy)
-                break
-            backoff.sleep(backoff.delay(retry, max((a.back_off or 0) for _, a in busy) or None))
-            pending = [entry for entry, _ in busy]
-        return answered
-
-    def _record_answers(self, answers: list[tuple[int, Any]], results: list[WriteResult | None]) -> None:
-        for index, answer in answers:
-            if answer is True:
-                results[index] = WriteResult.ok(None, None)
-            elif isinstance(answer, Exception):
-                results[index] = self._failure(answer)
-            else:
-                item_id, changekey = (answer.id, answer.changekey) if hasattr(answer, "changekey") else answer
-                results[index] = WriteResult.ok(item_id, changekey)
-
-    def _failure(self, answer: Any) -> WriteResult:
-        error = translate(answer, "writing a contact", self.mailbox) if isinstance(answer, Exception) \
-            else ConnectorError(ErrorKind.INVALID_REQUEST, "unexpected answer from Exchange")
-        if error.kind is ErrorKind.CONFLICT:
-            return WriteResult.conflict(error.message)
-        if error.kind is ErrorKind.NOT_FOUND:
-            return WriteResult.not_found(error.message)
-        return WriteResult.failed(error.message, retryable=error.retryable)
+    def _delete(self, deletes: list[tuple[int, DeleteOp]], results: list[WriteResult | None]) -> None:
+        doomed = [(index, ItemId(id=op.record_id, changekey=op.expected_version)) for index, op in deletes]
+        self.items.delete("deleting contacts", doomed, SEND_TO_NONE, results)

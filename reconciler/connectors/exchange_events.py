@@ -34,8 +34,7 @@ from exchangelib import CalendarItem, EWSDate, EWSDateTime, EWSTimeZone
 from exchangelib import errors as ews_errors
 from exchangelib.fields import FieldPath
 from exchangelib.folders import Calendar, Root
-from exchangelib.items import (ALL_OCCURRENCES, MOVE_TO_DELETED_ITEMS, NEVER_OVERWRITE, SAVE_ONLY,
-                               SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE)
+from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
 from exchangelib.items.base import ID_ONLY
 from exchangelib.properties import Attendee as EwsAttendee, Body, ItemId, Mailbox
 from exchangelib.services import SyncFolderItems
@@ -46,9 +45,9 @@ from ..sync.events import (MASKED_KEYS, Attendee, EventWindow, ExchangeEventCode
 from ..sync.ports import (ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp,
                           WriteResult)
 from ..sync.time_rules import EventTimeError, instant_text
+from .batching import CURSOR_FORMAT, decode_cursor, encode_cursor
 from .errors import ConnectorError, CursorExpired, ErrorKind, translate
-from .exchange import (EWS_BATCH, STAMP_FIELD, SYNC_PAGE, ExchangeConnector, ExchangeContactStore, _chunks,
-                       _CreateItems, _decode_cursor, _DeleteItems, _encode_cursor, _UpdateItems)
+from .exchange import EWS_BATCH, STAMP_FIELD, SYNC_PAGE, ExchangeConnector, MailboxItems
 
 DEFAULT_MASKED_NAMES: dict[str, str] = {key: key for key in MASKED_KEYS}   # canonical keys are Exchange names
 _FETCH_FIELDS = ["subject", "start", "end", "is_all_day", "location", "body", "legacy_free_busy_status", "sensitivity",
@@ -139,8 +138,7 @@ class ExchangeCalendarStore(RecordStore):
         self.send_cancellations = send_cancellations
         self.masked_names = dict(masked_names)
         self._carried: dict[str, Any] | None = None   # sync state read by the call that found a series change
-        # The contact store's batch sending (ErrorServerBusy retries) and answer translation, reused.
-        self._batches = ExchangeContactStore(connector, mailbox)
+        self.items = MailboxItems(connector, mailbox, "event")
 
     @property
     def max_batch(self) -> int:
@@ -247,13 +245,13 @@ class ExchangeCalendarStore(RecordStore):
         return changes, service.sync_state, at_end
 
     def _cursor(self, folder: Calendar, state: str | None, masters: set[str]) -> str:
-        return _encode_cursor({"v": 1, "folder": folder.id, "state": state, "masters": sorted(masters),
+        return encode_cursor({"v": CURSOR_FORMAT, "folder": folder.id, "state": state, "masters": sorted(masters),
                                "window_end": self.window.end.isoformat()})
 
     def list_changes(self, cursor: str | None) -> ChangePage:
         if cursor is None:
             return self._list_full()
-        return self._list_since(_decode_cursor(cursor))
+        return self._list_since(decode_cursor(cursor, "Exchange"))
 
     def _list_full(self) -> ChangePage:
         """The sync state first (changes made while the window is read are seen next cycle), then
@@ -300,7 +298,7 @@ class ExchangeCalendarStore(RecordStore):
             known = {r.id for r in in_window}
             in_window += [r for r in self._view(entered) if r.id not in known]
         return ChangePage(in_window, deleted, self._cursor(folder, state, masters) if at_end else
-                          _encode_cursor({**cursor, "state": state, "masters": sorted(masters)}),
+                          encode_cursor({**cursor, "state": state, "masters": sorted(masters)}),
                           complete=at_end, departed_ids=departed)
 
     @staticmethod
@@ -308,19 +306,10 @@ class ExchangeCalendarStore(RecordStore):
         start, end = record.fields.get("Start"), record.fields.get("End")
         return not isinstance(start, str) or not isinstance(end, str) or window.overlaps(start, end)
 
-    def _get_items(self, ids: Sequence[str], context: str) -> dict[str, Any]:
-        account = self.connector.account(self.mailbox)
-        found: dict[str, Any] = {}
-        for chunk in _chunks(list(dict.fromkeys(ids)), EWS_BATCH):
-            answers = self._call(context, lambda chunk=chunk: list(account.fetch(
-                ids=[ItemId(id=i) for i in chunk], only_fields=_FETCH_FIELDS, chunk_size=EWS_BATCH)))
-            found.update(zip(chunk, answers))
-        return found
-
     def _items(self, ids: Sequence[str], context: str) -> list[CalendarItem]:
         """The named single items, occurrences and exceptions that still exist (masters are not records)."""
         items = []
-        for item in self._get_items(ids, context).values():
+        for item in self.items.get(ids, _FETCH_FIELDS, context).values():
             if isinstance(item, ews_errors.ErrorItemNotFound):
                 continue
             if isinstance(item, Exception):
@@ -381,39 +370,8 @@ class ExchangeCalendarStore(RecordStore):
     def write(self, batch: Sequence[WriteOp]) -> list[WriteResult]:
         """Creates by CreateItem (invitations only when configured), updates by UpdateItem with the
         expected ChangeKey and NeverOverwrite, deletes by DeleteItem (cancellations only when
-        configured). Updates and deletes are preceded by one GetItem that checks the ChangeKey
-        (DeleteItem takes none) and supplies the current values a partial change is expressed with."""
-        if len(batch) > EWS_BATCH:
-            raise ValueError(f"an EWS write batch holds at most {EWS_BATCH} ops, got {len(batch)}")
-        results: list[WriteResult | None] = [None] * len(batch)
-        creates = [(i, op) for i, op in enumerate(batch) if isinstance(op, CreateOp)]
-        updates = [(i, op) for i, op in enumerate(batch) if isinstance(op, UpdateOp)]
-        deletes = [(i, op) for i, op in enumerate(batch) if isinstance(op, DeleteOp)]
-        if creates:
-            self._create(creates, results)
-        guarded = [op.record_id for _, op in updates + deletes]
-        current = self._get_items(guarded, "reading calendar items before writing") if guarded else {}
-        checked = {index: self._check(op, current.get(op.record_id), results, index)
-                   for index, op in updates + deletes}
-        if updates:
-            self._update([(i, op, checked[i]) for i, op in updates if checked[i] is not None], results)
-        if deletes:
-            self._delete([(i, op) for i, op in deletes if checked[i] is not None], results)
-        return [r if r is not None else WriteResult.failed("no result from Exchange", retryable=True)
-                for r in results]
-
-    def _check(self, op: UpdateOp | DeleteOp, existing: Any, results: list[WriteResult | None],
-               index: int) -> CalendarItem | None:
-        if existing is None or isinstance(existing, ews_errors.ErrorItemNotFound):
-            results[index] = WriteResult.not_found()
-        elif isinstance(existing, Exception):
-            error = translate(existing, "reading a calendar item", self.mailbox)
-            results[index] = WriteResult.failed(error.message, retryable=error.retryable)
-        elif existing.changekey != op.expected_version:
-            results[index] = WriteResult.conflict("the event changed in Exchange since the plan was made")
-        else:
-            return existing
-        return None
+        configured), after one GetItem that checks the ChangeKeys (:meth:`MailboxItems.write`)."""
+        return self.items.write(batch, _FETCH_FIELDS, self._create, self._update, self._delete)
 
     def _create(self, creates: list[tuple[int, CreateOp]], results: list[WriteResult | None]) -> None:
         account = self.connector.account(self.mailbox)
@@ -431,22 +389,15 @@ class ExchangeCalendarStore(RecordStore):
             if op.salesforce_id_stamp:
                 setattr(item, STAMP_FIELD, op.salesforce_id_stamp)
             items.append((index, item))
-        if not items:
-            return
-        send = SEND_TO_ALL_AND_SAVE_COPY if self.send_invitations else SEND_TO_NONE
-        answers = self._batches._bulk("creating events", items, lambda chunk: list(
-            _CreateItems(account=account, chunk_size=EWS_BATCH).call(
-                items=chunk, folder=folder, message_disposition=SAVE_ONLY, send_meeting_invitations=send)))
-        self._batches._record_answers(answers, results)
+        self.items.create("creating events", items, folder, self._invitations(), results)
 
     def _update(self, updates: list[tuple[int, UpdateOp, CalendarItem]], results: list[WriteResult | None]) -> None:
-        changes = []
+        edits = []
         for index, op, existing in updates:
             fields = dict(op.fields)
             if self._treatment(existing) is Treatment.MASK:
                 fields = writable_into_masked(fields, self.masked_names)
             current = self._record(existing).fields
-            existing.changekey = op.expected_version
             try:
                 touched = self._apply(existing, fields, current)
             except (ConnectorError, EventTimeError, ValueError) as error:
@@ -455,42 +406,27 @@ class ExchangeCalendarStore(RecordStore):
             if op.salesforce_id_stamp and existing.type not in _OCCURRENCE_ROLES:
                 setattr(existing, STAMP_FIELD, op.salesforce_id_stamp)
                 touched.append(STAMP_FIELD)
-            if not touched:
-                results[index] = WriteResult.ok(op.record_id, op.expected_version)
-                continue
-            changes.append((index, (existing, touched)))
-        if not changes:
-            return
-        account = self.connector.account(self.mailbox)
-        send = SEND_TO_ALL_AND_SAVE_COPY if self.send_invitations else SEND_TO_NONE
-        answers = self._batches._bulk("updating events", changes, lambda chunk: list(
-            _UpdateItems(account=account, chunk_size=EWS_BATCH).call(
-                items=chunk, conflict_resolution=NEVER_OVERWRITE, message_disposition=SAVE_ONLY,
-                send_meeting_invitations_or_cancellations=send, suppress_read_receipts=True)))
-        self._batches._record_answers(answers, results)
+            edits.append((index, op, existing, touched))
+        self.items.update("updating events", edits, self._invitations(), results)
 
     def _delete(self, deletes: list[tuple[int, DeleteOp]], results: list[WriteResult | None]) -> None:
-        if not deletes:
-            return
-        account = self.connector.account(self.mailbox)
         doomed = [(index, ItemId(id=op.record_id, changekey=op.expected_version)) for index, op in deletes]
         send = SEND_TO_ALL_AND_SAVE_COPY if self.send_cancellations else SEND_TO_NONE
-        answers = self._batches._bulk("deleting events", doomed, lambda chunk: list(
-            _DeleteItems(account=account, chunk_size=EWS_BATCH).call(
-                items=chunk, delete_type=MOVE_TO_DELETED_ITEMS, send_meeting_cancellations=send,
-                affected_task_occurrences=ALL_OCCURRENCES, suppress_read_receipts=True)))
-        self._batches._record_answers(answers, results)
+        self.items.delete("deleting events", doomed, send, results)
+
+    def _invitations(self) -> str:
+        """Whether Exchange mails attendees a meeting's invitation or update (``sendInvitations``)."""
+        return SEND_TO_ALL_AND_SAVE_COPY if self.send_invitations else SEND_TO_NONE
 
     def change_attendees(self, record_id: str, expected_version: str, add: Sequence[str],
                          remove: Sequence[str]) -> WriteResult:
         """Add attendees (invitees added in Salesforce) to an item and remove others (invitees
         removed there), conditionally. Exchange sends the invitations and updates only when
         ``sendInvitations`` is on; otherwise the attendee list only records the change."""
-        [(_, existing)] = self._get_items([record_id], "reading a calendar item before changing attendees").items()
-        results: list[WriteResult | None] = [None]
-        item = self._check(UpdateOp(record_id, expected_version, {}), existing, results, 0)
-        if item is None:
-            return results[0] or WriteResult.failed("no result from Exchange", retryable=True)
+        [item] = self.items.get([record_id], _FETCH_FIELDS, "reading an event before changing attendees").values()
+        refused = self.items.refusal(item, expected_version)
+        if refused is not None:
+            return refused
         removed = {email.lower() for email in remove}
 
         def kept(attendees: Sequence[EwsAttendee] | None) -> list[EwsAttendee]:
@@ -503,14 +439,8 @@ class ExchangeCalendarStore(RecordStore):
                 len(optional) == len(item.optional_attendees or []):
             return WriteResult.ok(record_id, expected_version)
         item.required_attendees, item.optional_attendees = [*required, *added], optional
-        item.changekey = expected_version
-        account = self.connector.account(self.mailbox)
-        send = SEND_TO_ALL_AND_SAVE_COPY if self.send_invitations else SEND_TO_NONE
-        answers = self._batches._bulk("changing attendees", [(0, (item, ["required_attendees", "optional_attendees"]))],
-                                                 lambda chunk: list(_UpdateItems(account=account, chunk_size=EWS_BATCH).call(
-                                                     items=chunk, conflict_resolution=NEVER_OVERWRITE,
-                                                     message_disposition=SAVE_ONLY,
-                                                     send_meeting_invitations_or_cancellations=send,
-                                                     suppress_read_receipts=True)))
-        self._batches._record_answers(answers, results)
+        results: list[WriteResult | None] = [None]
+        self.items.update("changing attendees", [(0, UpdateOp(record_id, expected_version, {}), item,
+                                                  ["required_attendees", "optional_attendees"])],
+                          self._invitations(), results)
         return results[0] or WriteResult.failed("no result from Exchange", retryable=True)

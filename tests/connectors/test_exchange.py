@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from reconciler.connectors.errors import ConnectorError, ErrorKind
-from reconciler.connectors.exchange import ExchangeConnector, ExchangeContactStore
+from reconciler.connectors.exchange import CONTACT_FETCH_FIELDS, ExchangeConnector, ExchangeContactStore
 from reconciler.connectors.http import ApiCallCounter, VerifyingEwsAdapter
 from reconciler.connectors.retry import BackOff
 from reconciler.connectors.settings import ExchangeSettings
@@ -172,12 +172,13 @@ def test_server_side_conflict_is_reported_as_conflict(alice: ExchangeContactStor
     """Someone edits between our pre-read and our UpdateItem: the server's NeverOverwrite refuses."""
     records, _, _ = _everything(alice)
     target, untouched = records[0], records[1]
-    read_before = alice._get_items([target.id, untouched.id], "reading")  # our pre-read ...
+    read_before = alice.items.get([target.id, untouched.id], CONTACT_FETCH_FIELDS, "reading")  # our pre-read ...
     other = connect().contact_store("alice@acme.example")
     assert other.write([UpdateOp(target.id, target.version, {"JobTitle": "Theirs"})])[0].status is WriteStatus.OK
     results: list = [None, None]
-    alice._update([(0, UpdateOp(target.id, target.version, {"JobTitle": "Ours"})),
-                   (1, UpdateOp(untouched.id, untouched.version, {"JobTitle": "Ours"}))], read_before, results)
+    alice._update([(0, UpdateOp(target.id, target.version, {"JobTitle": "Ours"}), read_before[target.id]),
+                   (1, UpdateOp(untouched.id, untouched.version, {"JobTitle": "Ours"}), read_before[untouched.id])],
+                  results)
     assert [r.status for r in results] == [WriteStatus.CONFLICT, WriteStatus.OK]  # ... their edit landed between
     assert alice.fetch([target.id])[0].fields["JobTitle"] == "Theirs"
 
