@@ -66,7 +66,7 @@ def test_it_honours_impersonation_like_every_operation(sandbox: Sandbox) -> None
     with trusting_sandbox(sandbox):
         with pytest.raises(ErrorImpersonateUserDenied):
             options_in_root(sandbox, "frank@acme.example")
-    # Impersonating alice while naming bob's root: the caller's own grants decide, as for folders.
+    # Impersonating alice while naming frank's root: the caller's own grants decide, as for folders.
     status, answer = soap(sandbox, """<m:GetUserConfiguration>
       <m:UserConfigurationName Name="OWA.UserOptions">
         <t:DistinguishedFolderId Id="root"><t:Mailbox><t:EmailAddress>frank@acme.example</t:EmailAddress></t:Mailbox>
@@ -76,4 +76,5 @@ def test_it_honours_impersonation_like_every_operation(sandbox: Sandbox) -> None
     </m:GetUserConfiguration>""")
     assert status == 200
     ns = {"m": "http://schemas.microsoft.com/exchange/services/2006/messages"}
-    assert answer.findtext(".//m:GetUserConfigurationResponseMessage/m:ResponseCode", namespaces=ns) == "ErrorAccessDenied"
+    code = answer.findtext(".//m:GetUserConfigurationResponseMessage/m:ResponseCode", namespaces=ns)
+    assert code == "ErrorAccessDenied"
