@@ -90,6 +90,15 @@ def window_condition(window: EventWindow) -> str:
             f"(IsAllDayEvent = true AND ActivityDate < {window.end_day.isoformat()} AND EndDateTime >= {start}))")
 
 
+def entered_slice(state: Mapping[str, Any], window: EventWindow) -> EventWindow | None:
+    """The days that entered ``window`` since the cursor (its decoded ``state``) was made: the
+    window moves daily, and those days are listed once, in full."""
+    previous_end = dt.datetime.fromisoformat(str(state["window_end"]))
+    if window.end <= previous_end:
+        return None
+    return EventWindow(max(previous_end, window.start), window.end)
+
+
 def overlaps_window(row: Mapping[str, Any], window: EventWindow) -> bool:
     """:func:`window_condition` on a record already read (a feed's row), with SOQL's rule that a
     comparison with null is false."""
@@ -149,6 +158,16 @@ def recurring_series(connector: SalesforceConnector, owner_ids: Sequence[str]) -
 
 
 @dataclass(frozen=True)
+class EnteredDays:
+    """The events of ``owners`` (every owner's rows, recurring series excluded) in days that just
+    entered their window, read once for all of them."""
+
+    window: EventWindow
+    owners: frozenset[str]
+    rows: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
 class EventFeed:
     """What one cycle reads once per Salesforce connection for the events of many users
     (:func:`read_event_feed`), so that a cycle without changes costs the same calls for 3 users
@@ -157,12 +176,14 @@ class EventFeed:
     ``owners`` are the users it was read for: their recurring ``series`` (by owner), and, when
     some of them list incrementally, ``changes`` (the Event :class:`ChangeFeed` since the oldest
     of their cursors, every owner's rows: a row outside a user's scope is a departure for that
-    user), the EventRelations of the changed events those owners own (``relations``), and the
-    ``invitees`` changed since the same moment."""
+    user), the days that entered their windows since their cursors (``entered``, once a day), the
+    EventRelations of the events listed for those owners (``relations``), and the ``invitees``
+    changed since the oldest cursor."""
 
     owners: frozenset[str]
     series: Mapping[str, tuple[UnsyncedEvent, ...]]
     changes: ChangeFeed | None = None
+    entered: tuple[EnteredDays, ...] = ()
     relations: Mapping[str, tuple[EventRelationRow, ...]] = field(default_factory=dict)
     invitees: tuple[InviteeChange, ...] = ()
 
@@ -175,20 +196,34 @@ class EventFeed:
 
 
 def read_event_feed(connector: SalesforceConnector, owner_ids: Sequence[str], fields: Sequence[str],
-                    since: dt.datetime | None) -> EventFeed:
+                    since: dt.datetime | None,
+                    entered: Mapping[EventWindow, Sequence[str]] | None = None) -> EventFeed:
     """Read the :class:`EventFeed` of these owners: one query per 200 owners for their recurring
     series and, with a ``since`` (the oldest incremental cursor among them), one getDeleted, one
-    change query over every owner's Events (paged), one query per 200 changed events of these
-    owners for their EventRelations (none without changes) and one queryAll of the invitee
-    changes. ``fields`` are the event fields their stores read (:func:`event_fields`)."""
+    change query over every owner's Events (paged), one query per slice of days that entered
+    some owners' window (``entered``: the slice -> its owners; none on most days), one query per
+    200 events listed for these owners for their EventRelations (none without changes) and one
+    queryAll of the invitee changes. ``fields`` are the event fields their stores read
+    (:func:`event_fields`)."""
     owners = frozenset(owner_ids)
     series = {owner: tuple(found) for owner, found in recurring_series(connector, sorted(owners)).items()}
     if since is None:
         return EventFeed(owners, series)
     changes = connector.change_feeds("Event", {"": [*EVENT_FACTS, *fields]}, since)[""]
-    ours = [row["Id"] for row in changes.changed if row.get("OwnerId") in owners and not row.get("IsRecurrence")]
+    read = ", ".join(dict.fromkeys([*_SYSTEM, *EVENT_FACTS, *(soql_field(f) for f in fields)]))
+    days: list[EnteredDays] = []
+    for window, slice_owners in (entered or {}).items():
+        rows: list[Mapping[str, Any]] = []
+        for chunk in chunks(sorted(set(slice_owners)), IN_LIST_SIZE):
+            rows += connector.query_all(
+                f"SELECT {read} FROM Event WHERE OwnerId IN ({', '.join(soql_literal(o) for o in chunk)}) "
+                f"AND IsRecurrence = false AND {window_condition(window)} ORDER BY Id",
+                "listing events that entered the window")
+        days.append(EnteredDays(window, frozenset(slice_owners), tuple(rows)))
+    listed = [*changes.changed, *(row for slice_ in days for row in slice_.rows)]
+    ours = [row["Id"] for row in listed if row.get("OwnerId") in owners and not row.get("IsRecurrence")]
     relations = event_relations(connector, ours) if ours else {}
-    return EventFeed(owners, series, changes, {event: tuple(rows) for event, rows in relations.items()},
+    return EventFeed(owners, series, changes, tuple(days), {event: tuple(rows) for event, rows in relations.items()},
                      tuple(invitee_changes(connector, since)))
 
 
@@ -297,18 +332,15 @@ class SalesforceEventStore(RecordStore):
         done = {"v": 1, "phase": "since", "since": started, **self._window_state()}
         return ChangePage(records, [], encode_cursor(done), complete=True)
 
-    def _entered_slice(self, state: Mapping[str, Any]) -> EventWindow | None:
-        """The days that entered the window since the cursor was made (the window moves daily)."""
-        previous_end = dt.datetime.fromisoformat(str(state["window_end"]))
-        if self.window.end <= previous_end:
-            return None
-        return EventWindow(max(previous_end, self.window.start), self.window.end)
-
-    def _entered_records(self, state: Mapping[str, Any]) -> list[SourceRecord]:
-        """The events of the slice that entered the window (one query, only when the day moved)."""
-        entered = self._entered_slice(state)
+    def _entered_records(self, state: Mapping[str, Any], feed: EventFeed | None = None) -> list[SourceRecord]:
+        """The events of the days that entered the window since the cursor (only when the day
+        moved): the ``feed``'s when it read that slice for this owner, else one query."""
+        entered = entered_slice(state, self.window)
         if entered is None:
             return []
+        for days in feed.entered if feed is not None else ():
+            if days.window == entered and self.owner_id in days.owners:
+                return self._records([row for row in days.rows if self._in_scope(row)], feed.relations)
         return self._records(self.connector.query_all(self._select(self._in_window(entered)),
                                                       "listing events that entered the window"))
 
@@ -338,8 +370,7 @@ class SalesforceEventStore(RecordStore):
         return ChangePage(records, deleted, encode_cursor(done), complete=True, departed_ids=departed)
 
     def _list_from_feed(self, state: Mapping[str, Any], since: dt.datetime) -> ChangePage:
-        """This user's share of the cycle's feed, with no call of its own (but for the slice of
-        days that entered the window, once a day): the feed's rows in this store's scope and
+        """This user's share of the cycle's feed, with no call of its own: the feed's rows in this store's scope and
         window changed inside this cursor's window are the changes; rows outside the scope (another
         owner's, a recurring series, a private event under ``skip``) are departures, which the
         sync core acts on only for the pairs it holds, like the per-user departures query's answer.
@@ -355,7 +386,7 @@ class SalesforceEventStore(RecordStore):
             stamp = parse_stamp(row.get("SystemModstamp"))
             if (stamp is None or stamp > since) and overlaps_window(row, self.window):
                 rows.append(row)
-        records = [*self._entered_records(state), *self._records(rows, self.feed.relations)]
+        records = [*self._entered_records(state, self.feed), *self._records(rows, self.feed.relations)]
         done = {"v": 1, "phase": "since", "since": changes.next_since, **self._window_state()}
         return ChangePage(records, list(changes.deleted), encode_cursor(done), complete=True,
                           departed_ids=sorted(departed))

@@ -35,12 +35,12 @@ from reconciler.state import StateStore
 from reconciler.sync import (OVER_LIMIT, Action, ActionKind, GuardViolation, Pair, PairUpdate, Side,
                              SideSnapshot, SourceRecord, SyncPolicy, Tombstone, decide)
 from reconciler.sync.events import (EVENT, MASKED_KEYS, MATCH_ORDER, OUTSIDE_ORGANIZER_KINDS, AttendeeChanges,
-                                    AttendeeDirectory, AttendeePlan, CopyAction, EventWindow, OccurrenceKey,
+                                    AttendeeDirectory, AttendeePlan, CopyAction, OccurrenceKey,
                                     PrivateEvents, attendee_changes, invitee_copy_decision, is_organizers_item,
                                     pairs_outside_window, plan_attendees, subject_start_end_key, synced_attendees)
 
-from .records import (EVENT_OBJECT, CycleFeeds, Listing, event_policy, list_side, pair_from_record, start_user_plan,
-                      tombstone_from_record, with_revisits)
+from .records import (EVENT_OBJECT, CycleFeeds, Listing, event_policy, event_window, list_side, pair_from_record,
+                      start_user_plan, tombstone_from_record, with_revisits)
 from .roster import RosterEntry
 from .runtime import Runtime
 
@@ -59,11 +59,6 @@ def user_zone(user: SalesforceUser) -> dt.tzinfo:
         return ZoneInfo(user.time_zone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
-
-
-def event_window(configuration: SyncConfiguration, now: dt.datetime) -> EventWindow:
-    data_set = configuration.events.data_set
-    return EventWindow.around(now, data_set.past_days, data_set.future_days)
 
 
 @dataclass(frozen=True)

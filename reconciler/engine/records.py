@@ -29,14 +29,15 @@ from typing import Any
 
 from reconciler.config import ConfigSet, ContactSettings, EventSettings, SyncConfiguration
 from reconciler.connectors.errors import ConnectorError, CursorExpired
-from reconciler.connectors.salesforce import DELETED_HORIZON, ChangeFeed, change_cursor_since, contact_filter_condition
-from reconciler.connectors.salesforce_events import EventFeed, event_fields, read_event_feed
+from reconciler.connectors.salesforce import (DELETED_HORIZON, ChangeFeed, change_cursor_since, contact_filter_condition,
+                                              decode_change_cursor)
+from reconciler.connectors.salesforce_events import EventFeed, entered_slice, event_fields, read_event_feed
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import PairRecord, StateStore, TombstoneRecord
 from reconciler.sync import (CONTACT, OVER_LIMIT, ActionKind, ConflictPolicy, Decisions, DeletePolicies, DeletePolicy, Direction, FieldKind,
                              FieldOverride, Guard, GuardViolation, Limits, MappingError, ObjectType, Pair, RecordStore, Side, SideSnapshot,
                              SourceRecord, SyncPolicy, Tombstone, build_mapping, cycle_violations, decide)
-from reconciler.sync.events import EVENT
+from reconciler.sync.events import EVENT, EventWindow
 
 from .roster import RosterEntry, build_roster, directory_lookup
 from .runtime import Runtime
@@ -84,6 +85,12 @@ def contact_policy(configuration: SyncConfiguration) -> SyncPolicy:
 def event_policy(configuration: SyncConfiguration) -> SyncPolicy:
     """The sync core's policy for a configuration's events."""
     return object_policy(EVENT, configuration.events, configuration)
+
+
+def event_window(configuration: SyncConfiguration, now: datetime) -> EventWindow:
+    """The configuration's event window this cycle (``pastDays`` / ``futureDays`` around now)."""
+    data_set = configuration.events.data_set
+    return EventWindow.around(now, data_set.past_days, data_set.future_days)
 
 
 @dataclass(frozen=True)
@@ -149,12 +156,12 @@ def _syncing_policy(entry: RosterEntry, settings_of: Callable[[SyncConfiguration
         return None
 
 
-def _incremental_since(store: StateStore, entry: RosterEntry, object_name: str, done: Mapping[str, int],
-                       now: datetime, full_resync_after: timedelta | None) -> datetime | None:
-    """Where the user's incremental Salesforce listing of the object type starts this cycle; None
-    when it lists in full (first sync, Reset Sync, periodic resync) or its cursor is past the
-    15-day getDeleted horizon (it lists on its own, and its CursorExpired makes that a full
-    listing)."""
+def _incremental_cursor(store: StateStore, entry: RosterEntry, object_name: str, done: Mapping[str, int],
+                        now: datetime, full_resync_after: timedelta | None) -> tuple[str, datetime] | None:
+    """The user's Salesforce cursor of the object type and where its change window starts, when
+    it lists incrementally this cycle; None when it lists in full (first sync, Reset Sync,
+    periodic resync) or its cursor is past the 15-day getDeleted horizon (it lists on its own,
+    and its CursorExpired makes that a full listing)."""
     if entry.reset_generation > done.get(entry.name, 0):
         return None
     cursor = store.cursor(entry.name, object_name, Side.SALESFORCE.value)
@@ -162,7 +169,7 @@ def _incremental_since(store: StateStore, entry: RosterEntry, object_name: str, 
                                            full_resync_after, now):
         return None
     since = change_cursor_since(cursor)
-    return None if since is None or now - since > DELETED_HORIZON else since
+    return None if since is None or now - since > DELETED_HORIZON else (cursor, since)
 
 
 def org_contact_feeds(runtime: Runtime, store: StateStore, roster: Sequence[RosterEntry], done: Mapping[str, int],
@@ -181,10 +188,10 @@ def org_contact_feeds(runtime: Runtime, store: StateStore, roster: Sequence[Rost
     starts: dict[str, datetime] = {}
     for entry in roster:
         policy = _syncing_policy(entry, lambda c: c.contacts, contact_policy)
-        since = _incremental_since(store, entry, CONTACT_OBJECT, done, now, full_resync_after) if policy else None
-        if policy is None or since is None or entry.configuration is None:
+        incremental = _incremental_cursor(store, entry, CONTACT_OBJECT, done, now, full_resync_after) if policy else None
+        if policy is None or incremental is None or entry.configuration is None:
             continue
-        configuration = entry.configuration
+        configuration, since = entry.configuration, incremental[1]
         connection = configuration.salesforce_connection
         filter_condition = contact_filter_condition(data_set_filters(configuration))
         data_sets[connection][filter_condition].update(salesforce_contact_fields(policy))
@@ -208,11 +215,13 @@ def org_event_feeds(runtime: Runtime, store: StateStore, roster: Sequence[Roster
     sync: their recurring series in one query, and, for those whose events list incrementally,
     one change query, one getDeleted and one invitee query over the whole org, from the oldest of
     their cursors, exactly as ``org_contact_feeds`` does for contacts (same cursors, same
-    horizon, same fall-back: a user the feed does not cover lists on their own). Events have no
+    horizon, same fall-back: a user the feed does not cover lists on their own), plus, on the
+    day their window moves, one query per new slice of days for all of them. Events have no
     periodic full listing."""
     owners: dict[str, set[str]] = defaultdict(set)
     fields: dict[str, set[str]] = defaultdict(set)
     starts: dict[str, datetime] = {}
+    entered: dict[str, dict[EventWindow, list[str]]] = defaultdict(lambda: defaultdict(list))
     for entry in roster:
         policy = _syncing_policy(entry, lambda c: c.events, event_policy)
         if policy is None or entry.configuration is None or entry.salesforce_user is None:
@@ -220,16 +229,21 @@ def org_event_feeds(runtime: Runtime, store: StateStore, roster: Sequence[Roster
         connection = entry.configuration.salesforce_connection
         owners[connection].add(entry.salesforce_user.id)
         fields[connection].update(event_fields(policy.mapping))
-        since = _incremental_since(store, entry, EVENT_OBJECT, done, now, None)
-        if since is not None:
-            starts[connection] = min(since, starts.get(connection, since))
+        incremental = _incremental_cursor(store, entry, EVENT_OBJECT, done, now, None)
+        if incremental is None:
+            continue
+        cursor, since = incremental
+        starts[connection] = min(since, starts.get(connection, since))
+        days = entered_slice(decode_change_cursor(cursor), event_window(entry.configuration, now))
+        if days is not None:
+            entered[connection][days].append(entry.salesforce_user.id)
     feeds: dict[str, EventFeed | str] = {}
     for connection, owner_ids in owners.items():
         connector = runtime.salesforce(connection)
         try:
             try:
                 feeds[connection] = read_event_feed(connector, sorted(owner_ids), sorted(fields[connection]),
-                                                    starts.get(connection))
+                                                    starts.get(connection), entered[connection])
             except CursorExpired:
                 # getDeleted no longer reaches the oldest cursor: the series still come from here,
                 # and every user lists their changes on their own, each cursor deciding.

@@ -15,7 +15,7 @@ from reconciler.connectors.http import ApiCallCounter
 from reconciler.connectors.retry import BackOff
 from reconciler.connectors import salesforce
 from reconciler.connectors.salesforce import SalesforceConnector
-from reconciler.connectors.salesforce_events import SalesforceEventStore
+from reconciler.connectors.salesforce_events import DEFAULT_EVENT_FIELDS, SalesforceEventStore, entered_slice, read_event_feed
 from reconciler.connectors.settings import SalesforceSettings
 from reconciler.sync.events import MASKED_SUBJECT, EventWindow, PrivateEvents, RelationKind
 from reconciler.sync.ports import CreateOp, DeleteOp, SourceRecord, UpdateOp, WriteStatus
@@ -231,3 +231,66 @@ def test_the_window_moving_lists_the_days_that_entered_it(store_for, no_overlap)
     cursor = listing(store_for(past=0, future=2))[3]
     entered = by_subject(listing(store_for(past=0, future=5), cursor)[0])
     assert {"Offsite planning"} <= set(entered) and "Globex quarterly review" not in entered
+
+
+def test_the_org_event_feed_serves_each_owner_its_share_with_no_call_of_its_own(
+        store_for, connector: SalesforceConnector, counter: ApiCallCounter, user_ids, no_overlap) -> None:
+    alice = store_for("alice")
+    events, _, _, cursor = listing(alice)
+    bob_cursor = listing(store_for("bob"))[3]
+    review, umbrella, pipeline, kickoff = (by_subject(events)[s] for s in (
+        "Globex quarterly review", "Umbrella follow-up", "Pipeline review", "Sales kickoff"))
+    [monty] = connector.query_all("SELECT Id FROM Lead WHERE Email = 'monty@snpp.example'", "finding the lead")
+    [dropped] = alice.write([CreateOp({"Subject": "Dropped", "StartDateTime": at(4, "09:00"),
+                                       "EndDateTime": at(4, "10:00"), "IsAllDayEvent": "false"})])
+    alice.write([DeleteOp(dropped.record_id or "", dropped.version or "")])
+    alice.write([UpdateOp(review.id, review.version, {"Subject": "Globex quarterly review (moved)"}),
+                 UpdateOp(kickoff.id, kickoff.version, {"Location": "Hall B"})])
+    alice.write_relations([(review.id, monty["Id"], "New")], [], [])
+    connector.call("handing an event to bob", lambda sf: sf.Event.update(umbrella.id, {"OwnerId": user_ids["bob"]}))
+    connector.call("making an event private", lambda sf: sf.Event.update(pipeline.id, {"IsPrivate": True}))
+
+    counter.reset()
+    feed = read_event_feed(connector, [user_ids["alice"], user_ids["bob"]], DEFAULT_EVENT_FIELDS,
+                           datetime.fromisoformat(salesforce.decode_change_cursor(cursor)["since"]))
+    # series, getDeleted, changed events, their relations, invitee changes: for every user at once
+    assert counter.counts() == {"query": 3, "queryAll": 1, "sobjects/deleted": 1}, counter.counts()
+
+    counter.reset()
+    changed, deleted, departed, _ = listing(store_for("alice", feed=feed), cursor)
+    bobs, _, bob_departed, _ = listing(store_for("bob", feed=feed), bob_cursor)
+    narrow, _, narrow_departed, _ = listing(store_for("alice", past=0, future=2, feed=feed), cursor)
+    invitees = store_for("alice", feed=feed).invitees_changed_since(cursor)
+    series = store_for("alice", feed=feed).unsynced_series()
+    assert counter.counts() == {}
+
+    assert changed[review.id].fields["Subject"] == "Globex quarterly review (moved)"
+    assert {r.email for r in changed[review.id].fields["EventRelations"] if r.is_invitee} == {"monty@snpp.example"}
+    assert dropped.record_id in deleted
+    assert umbrella.id in departed and umbrella.id in bobs, "handed over: leaves alice, enters bob"
+    assert pipeline.id in departed and pipeline.id not in changed, "private under skip: leaves the data set"
+    assert review.id in bob_departed and umbrella.id not in bob_departed
+    assert kickoff.id in changed and kickoff.id not in narrow and kickoff.id not in narrow_departed, \
+        "changed outside a window: neither listed nor gone"
+    assert invitees == [review.id] and series == []
+
+
+def test_the_days_that_entered_the_window_come_from_the_feed_once_for_every_owner(
+        store_for, connector: SalesforceConnector, counter: ApiCallCounter, user_ids, no_overlap) -> None:
+    cursors = {user: listing(store_for(user, past=0, future=2))[3] for user in ("alice", "bob")}
+    moved = store_for(past=0, future=5).window   # the window a few days later
+    state = salesforce.decode_change_cursor(cursors["alice"])
+    days = entered_slice(state, moved)
+    assert days is not None and entered_slice(state, store_for(past=0, future=2).window) is None
+
+    counter.reset()
+    feed = read_event_feed(connector, [user_ids["alice"], user_ids["bob"]], DEFAULT_EVENT_FIELDS,
+                           datetime.fromisoformat(state["since"]), {days: [user_ids["alice"], user_ids["bob"]]})
+    # series, changed events, the entered days of both owners, their relations
+    assert counter.counts()["query"] == 4, counter.counts()
+    counter.reset()
+    entered = by_subject(listing(store_for(past=0, future=5, feed=feed), cursors["alice"])[0])
+    listing(store_for("bob", past=0, future=5, feed=feed), cursors["bob"])
+    assert counter.counts() == {}
+    assert {"Offsite planning"} <= set(entered) and "Globex quarterly review" not in entered
+    assert {r.fields["OwnerId"] for r in entered.values()} == {user_ids["alice"]}, "bob's days are bob's"
