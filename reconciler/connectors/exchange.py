@@ -331,7 +331,7 @@ class ExchangeConnector:
             options = self.call("reading the mailbox's time zone", lambda: GetUserConfiguration(account=account).get(
                 user_configuration_name=name, properties="Dictionary"), mailbox=mailbox)
         except ConnectorError as error:
-            if error.kind is ErrorKind.NOT_FOUND:
+            if isinstance(error.__cause__, ews_errors.ErrorItemNotFound):
                 return None
             raise
         windows_name = (options.dictionary or {}).get(OWA_TIME_ZONE_KEY)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 
 import pytest
+from sandbox.ews_client import exchange
 
 from reconciler.connectors.errors import ConnectorError, ErrorKind
 from reconciler.connectors.exchange import CONTACT_FETCH_FIELDS, ExchangeConnector, ExchangeContactStore
@@ -102,6 +103,21 @@ def test_resolve_names(connect: Callable[..., ExchangeConnector]) -> None:
     resolved = connector.resolve_mailbox("bob@acme.example")
     assert resolved is not None and resolved.address == "bob@acme.example"
     assert connector.resolve_mailbox("nobody@acme.example") is None
+
+
+def test_the_mailbox_zone_is_read_from_outlooks_options(connect: Callable[..., ExchangeConnector],
+                                                       sandbox: Sandbox) -> None:
+    connector = connect()
+    assert getattr(connector.mailbox_zone("bob@acme.example"), "key", None) == "Europe/London"
+    exchange(sandbox).mailboxes["dave@acme.example"].time_zone = None   # dave never opened Outlook's options
+    assert connector.mailbox_zone("dave@acme.example") is None
+    with pytest.raises(ConnectorError) as caught:   # no mailbox is not "no zone"
+        connector.mailbox_zone("nobody@acme.example")
+    assert caught.value.kind is ErrorKind.NOT_FOUND and "no mailbox" in caught.value.message
+    with pytest.raises(ConnectorError) as caught:
+        connector.mailbox_zone("frank@acme.example")
+    assert caught.value.kind is ErrorKind.PERMISSION
+    assert sandbox.counters.counts("exchange")["GetUserConfiguration"] == 4, "one request each, never retried"
 
 
 def test_listing_does_not_create_the_folder(connect: Callable[..., ExchangeConnector], counter: ApiCallCounter) -> None:
