@@ -1,7 +1,10 @@
 """One mailbox's calendar over EWS, through exchangelib.
 
-Reuses the contact store's connector (authentication, impersonation, back-off, error translation,
-per-item batch results) and the Salesforce Id stamp. How the two EWS reads combine:
+Shares the contact store's connector (authentication, impersonation, back-off, error translation),
+its batched item calls with per-item results (:class:`~reconciler.connectors.exchange.MailboxItems`)
+and the Salesforce Id stamp. Items keep their own zone; an item the sync creates is written in the
+mailbox's own zone (Outlook's options, read once per store when first needed; see
+:meth:`ExchangeCalendarStore.mailbox_zone`). How the two EWS reads combine:
 
 * **CalendarView** over the sync window is the only read that expands series: every occurrence and
   exception inside the window comes back as an item of its own (type Occurrence / Exception, with
