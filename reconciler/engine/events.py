@@ -30,7 +30,7 @@ from reconciler.connectors.errors import ConnectorError
 from reconciler.connectors.exchange_events import ExchangeCalendarStore
 from reconciler.connectors.salesforce import SalesforceUser
 from reconciler.connectors.salesforce_events import EventFeed, SalesforceEventStore, event_fields
-from reconciler.plan.records import AttendeeChange, UserRecordPlan, UserSyncStatus
+from reconciler.plan.records import AttendeeChange, AttendeeOverflow, UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
 from reconciler.sync import (OVER_LIMIT, Action, ActionKind, GuardViolation, Pair, PairUpdate, Side,
                              SideSnapshot, SourceRecord, SyncPolicy, Tombstone, decide)
@@ -211,8 +211,8 @@ def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[Roste
     try:
         invitees_changed = (stores.salesforce.invitees_changed_since(start[Side.SALESFORCE])
                             if configuration.events.attendees and not feed_failed else [])
-        attendees = attendee_preview(configuration, policy, stores, actions, bookkeeping, stored, listings,
-                                     entry.mailbox, syncing_mailboxes(roster), invitees_changed)
+        attendees, overflow = attendee_preview(configuration, policy, stores, actions, bookkeeping, stored, listings,
+                                               entry.mailbox, syncing_mailboxes(roster), invitees_changed)
     except ConnectorError as error:
         return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
     actions = [*actions, *(Action(ActionKind.SKIP, EVENT.name, s.id, None, s.subject or "(no subject)", s.reason)
@@ -227,7 +227,7 @@ def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[Roste
         start_cursors={side.value: cursor for side, cursor in start.items()},
         next_cursors=next_cursors, cursors_final=not errors and not waiting and len(next_cursors) == 2,
         listing_errors=errors, actions=tuple(actions), bookkeeping=bookkeeping, halt=halt, revisits=revisits,
-        attendees=attendees,
+        attendees=attendees, attendee_overflow=overflow,
         full_listings={side.value: now.isoformat() for side, listing in ((Side.SALESFORCE, salesforce),
                                                                           (Side.EXCHANGE, exchange))
                        if listing.snapshot.full and listing.cursor is not None},
@@ -299,8 +299,9 @@ def merge_event_attendees(mailbox: str, item: SourceRecord | None, event: Source
 def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, stores: EventStores,
                      actions: Sequence[Action], bookkeeping: Sequence[PairUpdate], stored: Sequence[Pair],
                      listings: Mapping[Side, Listing], mailbox: str, syncing: frozenset[str],
-                     invitees_changed: Sequence[str] = ()) -> tuple[AttendeeChange, ...]:
-    """The attendee writes apply is expected to make, itemised for the plan.
+                     invitees_changed: Sequence[str] = ()) -> tuple[tuple[AttendeeChange, ...], tuple[AttendeeOverflow, ...]]:
+    """The attendee writes apply is expected to make, itemised for the plan, and the events with
+    more attendees than sync (the overflow apply leaves out, reported before it does).
 
     The same merge apply runs after the batches, over the events the plan creates, updates, pairs
     or re-versions and the paired events whose Salesforce invitees changed (``invitees_changed``:
@@ -308,7 +309,7 @@ def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, store
     fetched; none in a cycle without changes). An event created this run merges against nothing:
     its attendees are all added to the new side. Apply merges the events named here too."""
     if not configuration.events.attendees:
-        return ()
+        return (), ()
     jobs: list[tuple[str, str | None, str | None]] = []   # (display name, salesforce id, exchange id)
     for action in actions:
         if (action.writes or action.kind is ActionKind.PAIR) and action.kind not in _NO_ATTENDEE_MERGE:
@@ -319,7 +320,7 @@ def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, store
     by_event = {p.salesforce_id: p for p in stored}
     jobs += [("", event_id, by_event[event_id].exchange_id) for event_id in invitees_changed if event_id in by_event]
     if not jobs:
-        return ()
+        return (), ()
     known = {r.id: r for listing in listings.values() for r in listing.snapshot.records}
     missing = {Side.SALESFORCE: sorted({s for _, s, _ in jobs if s and s not in known}),
                Side.EXCHANGE: sorted({e for _, _, e in jobs if e and e not in known})}
@@ -331,6 +332,7 @@ def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, store
     directory = stores.salesforce.attendee_directory(emails) if emails else {}
     bases = {p.salesforce_id: synced_attendees(p.base) for p in stored}
     preview: list[AttendeeChange] = []
+    overflow: list[AttendeeOverflow] = []
     unique: dict[tuple[str | None, str | None], str] = {}
     for name, salesforce_id, exchange_id in jobs:
         unique[(salesforce_id, exchange_id)] = unique.get((salesforce_id, exchange_id)) or name
@@ -341,10 +343,12 @@ def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, store
                                        to_exchange=policy.direction.writes(Side.EXCHANGE))
         if merged is None:
             continue
-        changes = merged[1]
+        plan, changes = merged
         record = item or event
         title = name or (str(record.fields.get("Subject") or "(no subject)") if record else "(no subject)")
-        kinds = {i.relation_id: i.kind.value for i in merged[0].invitees}
+        if plan.overflow:
+            overflow.append(AttendeeOverflow(title, salesforce_id, exchange_id, len(plan.overflow)))
+        kinds = {i.relation_id: i.kind.value for i in plan.invitees}
         rows = {row.relation_id: row for row in (event.fields.get("EventRelations") or () if event else ())}  # type: ignore[attr-defined]
         preview += [AttendeeChange(title, salesforce_id, exchange_id, "create_relation", i.relation_id, i.kind.value,
                                    i.status) for i in changes.create]
@@ -354,7 +358,7 @@ def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, store
                                    kinds.get(rid) or rows[rid].relation_type) for rid in changes.delete]
         preview += [AttendeeChange(title, salesforce_id, exchange_id, "invite", email) for email in changes.invite]
         preview += [AttendeeChange(title, salesforce_id, exchange_id, "uninvite", email) for email in changes.uninvite]
-    return tuple(preview)
+    return tuple(preview), tuple(overflow)
 
 
 COPY_PAIR_REASON = ("the invitee's copy and child event of a meeting follow the organizer's event on each side; "

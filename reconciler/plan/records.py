@@ -22,6 +22,7 @@ from typing import Any
 
 from reconciler.sync import (Action, ActionKind, CreateOp, DeleteOp, FieldChange, FieldConflict, Guard,
                              GuardViolation, Outcome, Pair, PairUpdate, Side, Tombstone, UpdateOp, WriteOp)
+from reconciler.sync.events import MAX_ATTENDEES
 
 RECORD_ENTRY_KIND = "user_records"
 
@@ -63,6 +64,30 @@ class AttendeeChange:
 
 
 @dataclass(frozen=True)
+class AttendeeOverflow:
+    """An event whose Exchange attendee list is longer than the 50 that sync (events only):
+    ``attendees`` beyond the first 50 become no EventRelation. Reported, not a change: nothing
+    is written for them, and the plan says so before apply does."""
+
+    event: str
+    salesforce_id: str | None
+    exchange_id: str | None
+    attendees: int
+
+    @property
+    def reason(self) -> str:
+        return f"{self.attendees} attendees beyond the first {MAX_ATTENDEES} are not synced"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"event": self.event, "salesforce_id": self.salesforce_id, "exchange_id": self.exchange_id,
+                "attendees": self.attendees, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> AttendeeOverflow:
+        return cls(doc["event"], doc.get("salesforce_id"), doc.get("exchange_id"), int(doc["attendees"]))
+
+
+@dataclass(frozen=True)
 class UserRecordPlan:
     """One user's cycle for one object type.
 
@@ -73,7 +98,9 @@ class UserRecordPlan:
     name this user (configuration-wide counts); ``halt`` is this user's own empty-side guard.
     ``revisits`` are the (side, id) records the plan fetched because an earlier apply deferred or
     failed them (apply forgets them with the cursors); ``full_listings`` maps each side listed in
-    full to the ISO time the listing began (apply records it with the cursors).
+    full to the ISO time the listing began (apply records it with the cursors). ``attendees`` are
+    the attendee writes an event entry expects, ``attendee_overflow`` its events with more
+    attendees than sync.
     """
 
     user: str
@@ -96,6 +123,7 @@ class UserRecordPlan:
     revisits: tuple[tuple[str, str], ...] = ()
     full_listings: Mapping[str, str] = field(default_factory=dict)
     attendees: tuple[AttendeeChange, ...] = ()
+    attendee_overflow: tuple[AttendeeOverflow, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -135,6 +163,7 @@ class UserRecordPlan:
             "revisits": [list(ref) for ref in self.revisits],
             "full_listings": dict(self.full_listings),
             "attendees": [change.to_json() for change in self.attendees],
+            "attendee_overflow": [overflow.to_json() for overflow in self.attendee_overflow],
         }
 
     @classmethod
@@ -153,6 +182,7 @@ class UserRecordPlan:
             revisits=tuple((str(side), str(record_id)) for side, record_id in doc.get("revisits", ())),
             full_listings=dict(doc.get("full_listings") or {}),
             attendees=tuple(AttendeeChange.from_json(a) for a in doc.get("attendees", ())),
+            attendee_overflow=tuple(AttendeeOverflow.from_json(o) for o in doc.get("attendee_overflow", ())),
         )
 
 
@@ -282,6 +312,13 @@ _SYMBOLS = {
 }
 
 
+def _ids(salesforce_id: str | None, exchange_id: str | None) -> str:
+    """`` [salesforce <id>, exchange <id>]`` for the ids a line has, or nothing."""
+    ids = ", ".join(f"{side} {record_id}" for side, record_id in
+                    (("salesforce", salesforce_id), ("exchange", exchange_id)) if record_id)
+    return f" [{ids}]" if ids else ""
+
+
 def _value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -308,10 +345,8 @@ def render_records_text(record_changes: Iterable[Mapping[str, Any]]) -> list[str
         for violation in entry.violations:
             lines.append(f"    ! guard {violation.guard.value}: {violation.message} (override with --allow-mass-changes)")
         for action in entry.actions:
-            ids = ", ".join(f"{side} {record_id}" for side, record_id in
-                            (("salesforce", action.salesforce_id), ("exchange", action.exchange_id)) if record_id)
             lines.append(f"    {_SYMBOLS[action.kind]} {action.kind.value} {action.display_name}"
-                         + (f" [{ids}]" if ids else "") + f": {action.reason}")
+                         + _ids(action.salesforce_id, action.exchange_id) + f": {action.reason}")
             for change in action.changes:
                 lines.append(f"        {change.side.value}.{change.field}: {_value(change.before)} -> {_value(change.after)}")
             for conflict in action.conflicts:
@@ -320,11 +355,12 @@ def render_records_text(record_changes: Iterable[Mapping[str, Any]]) -> list[str
             for issue in action.issues:
                 lines.append(f"        note: {issue}")
         for change in entry.attendees:
-            ids = ", ".join(f"{side} {record_id}" for side, record_id in
-                            (("salesforce", change.salesforce_id), ("exchange", change.exchange_id)) if record_id)
             detail = ", ".join(filter(None, [change.kind, change.status]))
             lines.append(f"    @ {change.change.replace('_', ' ')} {change.who}" + (f" ({detail})" if detail else "")
-                         + f" of {change.event}" + (f" [{ids}]" if ids else ""))
+                         + f" of {change.event}" + _ids(change.salesforce_id, change.exchange_id))
+        for overflow in entry.attendee_overflow:
+            lines.append(f"    ! attendees of {overflow.event}: {overflow.reason}"
+                         + _ids(overflow.salesforce_id, overflow.exchange_id))
     totals: Counter[str] = Counter()
     for entry in entries:
         totals.update(entry.counts)
@@ -353,6 +389,9 @@ def render_records_markdown(record_changes: Iterable[Mapping[str, Any]]) -> list
         for action in entry.actions:
             fields[action.kind.value].update(f"{c.side.value}.{c.field}" for c in action.changes)
         per_configuration[configuration].update(f"attendee {c.change}" for c in entry.attendees)
+        if entry.attendee_overflow:
+            per_configuration[configuration][f"events with attendees beyond {MAX_ATTENDEES} not synced"] += len(
+                entry.attendee_overflow)
     lines = ["", "#### Record changes", "", "| Configuration | Counts |", "| --- | --- |"]
     for configuration in sorted(per_configuration):
         counts = per_configuration[configuration]
