@@ -114,7 +114,8 @@ def sort_out_copies(salesforce: SideSnapshot, exchange: SideSnapshot, pairs: Seq
     the same subject, start and end (Salesforce keeps it in step). Salesforce makes a child only
     for a parent that exists, so a child of this user with the copy's subject and times stands for
     "the parent is synced and its child is this one": the copy and that child stay, and the
-    object type's subject + start + end rule pairs them. Copies already paired stay as they are."""
+    object type's subject + start + end rule pairs them. Copies already paired stay. A copy whose
+    organizer syncs is marked not stampable: nothing is written to it."""
     paired_exchange = {p.exchange_id for p in pairs}
     paired_salesforce = {p.salesforce_id for p in pairs}
     child_by_key: dict[tuple[object, ...], str] = {}
@@ -129,7 +130,15 @@ def sort_out_copies(salesforce: SideSnapshot, exchange: SideSnapshot, pairs: Seq
     for record in exchange.records:
         fields = dict(record.fields)
         organizer = fields.get("Organizer")
-        if record.id in paired_exchange or is_organizers_item(mailbox, organizer, fields.get("MyResponseType")):  # type: ignore[arg-type]
+        if is_organizers_item(mailbox, organizer, fields.get("MyResponseType")):  # type: ignore[arg-type]
+            kept_exchange.append(record)
+            continue
+        if str(organizer).lower() in syncing_mailboxes:
+            # Nothing is ever written to a copy whose organizer syncs (settle_copy_pairs), a stamp
+            # included: asking for one would announce the recorded pair again whenever the copy is
+            # listed. Its pair counts as stamped (the core's rule for an unstampable item).
+            record = replace(record, stampable=False)
+        if record.id in paired_exchange:
             kept_exchange.append(record)
             continue
         key = fields.get("OccurrenceKey") or OccurrenceKey(str(fields.get("UID") or record.id))
