@@ -38,7 +38,7 @@ from ..sync.mapping import FieldMapping, build_mapping
 from ..sync.ports import ChangePage, CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteOp, WriteResult
 from ..sync.time_rules import EventTimeError
 from .batching import chunks, encode_cursor
-from .errors import ConnectorError, ErrorKind
+from .errors import ConnectorError, CursorExpired, ErrorKind
 from .salesforce import (COLLECTION_SIZE, IN_LIST_SIZE, ChangeFeed, SalesforceConnector, decode_change_cursor, fill_versions,
                          flatten_record, next_window_start, parse_stamp, require_deletes_reach, soql_field, soql_literal,
                          written_ids)
@@ -204,12 +204,16 @@ def read_event_feed(connector: SalesforceConnector, owner_ids: Sequence[str], fi
     some owners' window (``entered``: the slice -> its owners; none on most days), one query per
     200 events listed for these owners for their EventRelations (none without changes) and one
     queryAll of the invitee changes. ``fields`` are the event fields their stores read
-    (:func:`event_fields`)."""
+    (:func:`event_fields`). When getDeleted no longer reaches ``since`` the feed carries the
+    series only: every store then lists on its own, and its own cursor decides."""
     owners = frozenset(owner_ids)
     series = {owner: tuple(found) for owner, found in recurring_series(connector, sorted(owners)).items()}
     if since is None:
         return EventFeed(owners, series)
-    changes = connector.change_feeds("Event", {"": [*EVENT_FACTS, *fields]}, since)[""]
+    try:
+        changes = connector.change_feeds("Event", {"": [*EVENT_FACTS, *fields]}, since)[""]
+    except CursorExpired:
+        return EventFeed(owners, series)
     read = ", ".join(dict.fromkeys([*_SYSTEM, *EVENT_FACTS, *(soql_field(f) for f in fields)]))
     days: list[EnteredDays] = []
     for window, slice_owners in (entered or {}).items():

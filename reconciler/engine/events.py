@@ -12,7 +12,10 @@ what this module adds is what the generic core cannot know (reasons in docs/even
   Salesforce child events are never created in Exchange (they follow their parent);
 * Salesforce recurring series are listed in the plan as skipped, with the reason;
 * the attendee writes apply will make are itemised in the plan (:func:`attendee_preview`), by the
-  same three-way merge apply runs (:func:`merge_event_attendees`).
+  same three-way merge apply runs (:func:`merge_event_attendees`), with the events whose attendees
+  beyond the first 50 will not sync (``AttendeeOverflow``);
+* the Salesforce side lists through the cycle's org event feed (``records.org_event_feeds``): no
+  Salesforce call of the user's own in a cycle without changes.
 
 A series change in Exchange (``SeriesChanged``, a ``CursorExpired``) is handled by ``list_side``:
 the window is listed in full and occurrences no longer there count as gone.

@@ -239,15 +239,9 @@ def org_event_feeds(runtime: Runtime, store: StateStore, roster: Sequence[Roster
             entered[connection][days].append(entry.salesforce_user.id)
     feeds: dict[str, EventFeed | str] = {}
     for connection, owner_ids in owners.items():
-        connector = runtime.salesforce(connection)
         try:
-            try:
-                feeds[connection] = read_event_feed(connector, sorted(owner_ids), sorted(fields[connection]),
-                                                    starts.get(connection), entered[connection])
-            except CursorExpired:
-                # getDeleted no longer reaches the oldest cursor: the series still come from here,
-                # and every user lists their changes on their own, each cursor deciding.
-                feeds[connection] = read_event_feed(connector, sorted(owner_ids), (), None)
+            feeds[connection] = read_event_feed(runtime.salesforce(connection), sorted(owner_ids),
+                                                sorted(fields[connection]), starts.get(connection), entered[connection])
         except ConnectorError as error:
             feeds[connection] = f"the org's event feed: {error}"
     return feeds
