@@ -403,7 +403,7 @@ class SalesforceConnector:
                 r["Id"] for r in self.query_all(
                     f"SELECT Id FROM {name} WHERE SystemModstamp > {stamp} AND NOT ({condition})",
                     f"listing {name} records that left a data set")) if condition else frozenset()
-            feeds[condition] = ChangeFeed(name, since, next_since, frozenset(read), condition, changed, left, deleted)
+            feeds[condition] = ChangeFeed(since, next_since, frozenset(read), condition, changed, left, deleted)
         return feeds
 
     # -- writes shared by the record stores -------------------------------------------------------
@@ -491,7 +491,6 @@ class ChangeFeed:
     ``next_since`` where every user's next change window starts (the server's time before the
     queries, less the overlap)."""
 
-    sobject: str
     since: datetime
     next_since: str
     fields: frozenset[str]

@@ -39,9 +39,9 @@ from ..sync.ports import ChangePage, CreateOp, DeleteOp, RecordStore, Side, Sour
 from ..sync.time_rules import EventTimeError
 from .batching import chunks, encode_cursor
 from .errors import ConnectorError, CursorExpired, ErrorKind
-from .salesforce import (COLLECTION_SIZE, IN_LIST_SIZE, ChangeFeed, SalesforceConnector, decode_change_cursor, fill_versions,
-                         flatten_record, next_window_start, parse_stamp, require_deletes_reach, soql_field, soql_literal,
-                         written_ids)
+from .salesforce import (COLLECTION_SIZE, IN_LIST_SIZE, ChangeFeed, SalesforceConnector, decode_change_cursor,
+                         fill_versions, flatten_record, next_window_start, parse_stamp, require_deletes_reach, soql_field,
+                         soql_literal, written_ids)
 
 DEFAULT_EVENT_FIELDS: tuple[str, ...] = (
     "Subject", "StartDateTime", "EndDateTime", "IsAllDayEvent", "ActivityDate", "DurationInMinutes", "Location",
@@ -140,8 +140,8 @@ def invitee_changes(connector: SalesforceConnector, since: dt.datetime) -> list[
     soql = (f"SELECT EventId, Event.OwnerId, SystemModstamp FROM EventRelation WHERE IsInvitee = true AND "
             f"SystemModstamp > {soql_literal(since)}")
     answer = connector.call("listing changed event invitees", lambda sf: sf.query_all(soql, include_deleted=True))
-    return [InviteeChange(str(row["EventId"]), (row.get("Event") or {}).get("OwnerId"), parse_stamp(row.get("SystemModstamp")))
-            for row in answer.get("records", [])]
+    return [InviteeChange(str(row["EventId"]), (row.get("Event") or {}).get("OwnerId"),
+                          parse_stamp(row.get("SystemModstamp"))) for row in answer.get("records", [])]
 
 
 def recurring_series(connector: SalesforceConnector, owner_ids: Sequence[str]) -> dict[str, list[UnsyncedEvent]]:
@@ -374,11 +374,12 @@ class SalesforceEventStore(RecordStore):
         return ChangePage(records, deleted, encode_cursor(done), complete=True, departed_ids=departed)
 
     def _list_from_feed(self, state: Mapping[str, Any], since: dt.datetime) -> ChangePage:
-        """This user's share of the cycle's feed, with no call of its own: the feed's rows in this store's scope and
-        window changed inside this cursor's window are the changes; rows outside the scope (another
-        owner's, a recurring series, a private event under ``skip``) are departures, which the
-        sync core acts on only for the pairs it holds, like the per-user departures query's answer.
-        A row in scope but outside the window is neither: leaving the window is not a delete."""
+        """This user's share of the cycle's feed, with no call of its own: the feed's rows in this
+        store's scope and window changed inside this cursor's window are the changes; rows outside
+        the scope (another owner's, a recurring series, a private event under ``skip``) are
+        departures, which the sync core acts on only for the pairs it holds, like the per-user
+        departures query's answer. A row in scope but outside the window is neither: leaving the
+        window is not a delete."""
         assert self.feed is not None and self.feed.changes is not None
         changes = self.feed.changes
         rows: list[Mapping[str, Any]] = []

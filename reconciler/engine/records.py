@@ -29,8 +29,8 @@ from typing import Any
 
 from reconciler.config import ConfigSet, ContactSettings, EventSettings, SyncConfiguration
 from reconciler.connectors.errors import ConnectorError, CursorExpired
-from reconciler.connectors.salesforce import (DELETED_HORIZON, ChangeFeed, change_cursor_since, contact_filter_condition,
-                                              decode_change_cursor)
+from reconciler.connectors.salesforce import (DELETED_HORIZON, ChangeFeed, change_cursor_since,
+                                              contact_filter_condition, decode_change_cursor)
 from reconciler.connectors.salesforce_events import EventFeed, entered_slice, event_fields, read_event_feed
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import PairRecord, StateStore, TombstoneRecord
