@@ -342,13 +342,18 @@ class _Cycle:
         conflict policy.
         """
         result = _Merge()
+        flowing = {mapped.key: self.flows(mapped, base, current, changed) for mapped in self.mapping.fields}
+        for group in self.mapping.object_type.merged_together:
+            # Both sides changed the group (any of its fields): settled as one value, by the policy.
+            if all(any(flowing[key][side] for key in group if key in flowing) for side in SIDES):
+                for key in group:
+                    if key in flowing:
+                        flowing[key] = {side: self.flows_into[key][side.other] for side in SIDES}
         for mapped in self.mapping.fields:
             key = mapped.key
             before = base.get(key)
             values = {side: current[side][key] if current[side] is not None else before for side in SIDES}
-            moved = {side: changed[side] and not _same(mapped.kind, values[side], before) for side in SIDES}
-            into = self.flows_into[key]
-            flows = {side: moved[side] and into[side.other] for side in SIDES}
+            flows = flowing[key]
             if (first_pairing and mapped.kind is FieldKind.LOOKUP and values[Side.SALESFORCE] is None
                     and values[Side.EXCHANGE] is not None and self.policy.direction.writes(Side.SALESFORCE)):
                 flows[Side.EXCHANGE] = True   # fill an empty Salesforce reference, never strip Exchange
@@ -408,6 +413,14 @@ class _Cycle:
         return None, (f"{mapped.key}: {found} {mapped.lookup_object} records match the name; "
                       f"{mapped.name_on(Side.SALESFORCE, for_write=True)} left unchanged, Exchange keeps "
                       f"its value")
+
+    def flows(self, mapped: FieldMap, base: Mapping[str, Any], current: Mapping[Side, Mapping[str, Any] | None],
+              changed: Mapping[Side, bool]) -> dict[Side, bool]:
+        """Per side: it moved the field since the base and the field may flow to the other side."""
+        before = base.get(mapped.key)
+        return {side: changed[side] and current[side] is not None
+                and not _same(mapped.kind, current[side][mapped.key], before)   # type: ignore[index]
+                and self.flows_into[mapped.key][side.other] for side in SIDES}
 
     def merged_base(self, mapped: FieldMap, result: _Merge, values: Mapping[Side, Any], before: Any) -> Any:
         """The new base of a field: the agreed value of a two-way field (the old base while the

@@ -94,6 +94,9 @@ EVENT = ObjectType(
     default_fields=EVENT_DEFAULT_FIELDS,
     match_rules=(MatchRule("subject_start_end", subject_start_end_key),),
     display_name=event_display_name,
+    # One time span: an event extended in Salesforce and moved in Exchange takes one side's span
+    # whole (by the conflict policy), never the moved start with the extended end (docs/event-rules.md).
+    merged_together=(frozenset({"Start", "End", "IsAllDayEvent"}),),
 )
 
 

@@ -37,10 +37,17 @@ class MatchRule:
 class ObjectType:
     """``exchange_fields`` is the Exchange vocabulary (field -> how it is normalised); overrides may
     only name these. ``default_fields`` is the default mapping. ``display_name`` names a canonical
-    record in a plan (text and JSON plans only; the markdown shows no personal data)."""
+    record in a plan (text and JSON plans only; the markdown shows no personal data).
+
+    ``merged_together``: groups of Exchange fields that hold one fact between them (an event's
+    start, end and all-day flag). When both sides changed the group since the last sync, even
+    different fields of it, the conflict policy gives the whole group to one side: taking the start
+    of one side and the end of the other would make a value neither side holds, possibly one the
+    services refuse (an end before its start)."""
 
     name: str
     exchange_fields: Mapping[str, FieldKind]
     default_fields: tuple[FieldMap, ...]
     match_rules: tuple[MatchRule, ...]
     display_name: Callable[[CanonicalRecord], str]
+    merged_together: tuple[frozenset[str], ...] = ()
