@@ -220,6 +220,9 @@ def measured(sandbox: SandboxProcess, phase: Phase, trace_heap: bool) -> Iterato
         phase.max_rss_mb = _max_rss_mb()
         phase.calls = {f"{service}.{operation}": n for service, ops in sandbox.counts().items()
                        for operation, n in ops.items()}
+        # Progress on stderr: a large case runs for many minutes before its table is printed.
+        print(f"  [{phase.name}: {phase.total_calls} calls, {phase.wall_seconds:.1f} s, "
+              f"RSS {phase.max_rss_mb:.0f} MB] {_breakdown(phase.calls)}", file=sys.stderr, flush=True)
 
 
 # -- running cases in fresh processes --------------------------------------------------------------
