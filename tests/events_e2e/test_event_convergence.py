@@ -1,0 +1,402 @@
+"""Random creates, edits and deletes of events on both calendars, interleaved with sync cycles run
+by the engine (plan + apply) against the sandbox through the real connectors, converge.
+
+An independent model predicts every event's subject, location, description/body and times with
+the rule users are promised (docs/sync-rules.md, docs/event-rules.md): the last edit to a field
+on either side survives; when both sides edited the same field since the last cycle the conflict
+policy (``salesforce_wins``, the default) picks, and the time span (start and end) counts as one
+field, so a meeting moved on one side and resized on the other keeps one side's whole span; a
+delete on one side (both delete policies are ``propagate`` by default for events) removes the
+event from the other side unless that side edited it since the last cycle, in which case the
+edit wins and the event is created again on the deleting side; the same meeting entered on both
+sides before a sync pairs when subject (case and spacing aside), start and end agree, and is two
+events otherwise. After every cycle both copies of every event hold the predicted values and
+agree on every mapped field; after a final quiet cycle both calendars hold exactly the model's
+events, once each.
+
+One sandbox serves the whole run; each example starts from empty calendars and a fresh state
+database (a new user of the sync, as far as the engine can tell).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
+                                 run_state_machine_as_test)
+
+from events_e2e.conftest import calendar, salesforce_events
+from events_e2e.test_event_costs import EVENTS_ONLY
+from sync_e2e.conftest import World
+
+from reconciler.engine.records import pair_from_record
+from reconciler.engine.runtime import sandbox_dir
+from reconciler.plan.records import has_record_changes
+from reconciler.sandbox.generate import bench_user_address, generate_seed
+from reconciler.sandbox.server import Sandbox
+from reconciler.state import StateStore
+from reconciler.sync import CreateOp, DeleteOp, RecordStore, Side, SourceRecord, UpdateOp, WriteStatus
+from reconciler.sync.events import EVENT
+from reconciler.sync.mapping import build_mapping
+
+USER = bench_user_address(1)
+ZONE = "America/Los_Angeles"       # the first bench user's zone
+MAPPING = build_mapping(EVENT)
+TEXT_FIELDS = ("Subject", "Location", "Body")
+TRACKED = (*TEXT_FIELDS, "Start", "End")
+EDITS = (*TEXT_FIELDS, "move", "resize")   # move: a new start and end; resize: a new end after the same start
+SIDES = st.sampled_from([Side.SALESFORCE, Side.EXCHANGE])
+STYLES = st.lists(st.integers(0, 2), min_size=4, max_size=4)   # one spelling per text field, a length
+TODAY = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass
+class Event:
+    """One event as the model knows it. ``base`` is None until its first sync."""
+
+    ids: dict[Side, str | None]
+    base: dict[str, Any] | None = None
+
+
+def _utc_text(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def comparable(side: Side, record: SourceRecord) -> dict[str, Any]:
+    """Every mapped field of a side's record, as the sync compares it."""
+    return MAPPING.comparable(MAPPING.canonical(side, record.fields))
+
+
+class Calendars:
+    """Both calendars of the bench user, read and edited the way the user would (the real
+    connectors), and the engine's cycles over one state database per example."""
+
+    def __init__(self, world: World, states: Path) -> None:
+        self.world = world
+        self.states = states
+        self.examples = itertools.count()
+        self.stores: dict[Side, RecordStore] = {Side.SALESFORCE: salesforce_events(world, USER, ZONE),
+                                                Side.EXCHANGE: calendar(world, USER, ZONE)}
+
+    def start_example(self) -> None:
+        """Empty calendars and a state nobody synced with yet."""
+        for store in self.stores.values():
+            records = self.world.everything(store)
+            if records:
+                assert all(r.status is WriteStatus.OK for r in store.write([DeleteOp(r.id, r.version) for r in records]))
+        self.world.state = f"sqlite:///{self.states / f'state-{next(self.examples)}.db'}"
+
+    def records(self, side: Side) -> dict[str, SourceRecord]:
+        return {r.id: r for r in self.world.everything(self.stores[side])}
+
+    def create(self, side: Side, fields: dict[str, Any]) -> str:
+        [result] = self.stores[side].write([CreateOp(self.side_fields(side, {**fields, "IsAllDayEvent": "false"}))])
+        assert result.status is WriteStatus.OK and result.record_id, result
+        return result.record_id
+
+    def fields(self, side: Side, record_id: str) -> dict[str, Any]:
+        [record] = self.stores[side].fetch([record_id])
+        return comparable(side, record)
+
+    def edit(self, side: Side, record_id: str, fields: dict[str, Any]) -> None:
+        [record] = self.stores[side].fetch([record_id])
+        [result] = self.stores[side].write([UpdateOp(record.id, record.version, self.side_fields(side, fields))])
+        assert result.status is WriteStatus.OK, result
+
+    def delete(self, side: Side, record_id: str) -> None:
+        [record] = self.stores[side].fetch([record_id])
+        [result] = self.stores[side].write([DeleteOp(record.id, record.version)])
+        assert result.status is WriteStatus.OK, result
+
+    @staticmethod
+    def side_fields(side: Side, canonical: dict[str, Any]) -> dict[str, Any]:
+        return {MAPPING.field(key).name_on(side): value for key, value in canonical.items()}
+
+    def cycle(self, *, full: bool = False) -> bool:
+        """One plan + apply (mass-change guards off: deleting a user's only event halts otherwise);
+        returns whether the plan had no record change."""
+        plan = self.world.plan(full_resync_after=timedelta(0)) if full else self.world.plan()
+        outcome = self.world.apply(plan, allow_mass_changes=True)
+        assert outcome.ok, [r.error for r in outcome.records.errors()] if outcome.records else outcome
+        return not has_record_changes(plan.record_changes)
+
+    def pairs(self) -> list[Any]:
+        with StateStore.open(self.world.state) as store:
+            return [pair_from_record(r) for r in store.pairs("bench", "event")]
+
+
+class EventConvergence(RuleBasedStateMachine):
+    """Users create, edit and delete events on both calendars between sync cycles."""
+
+    def __init__(self, calendars: Calendars) -> None:
+        super().__init__()
+        self.calendars = calendars
+        calendars.start_example()
+        self.events: list[Event] = []
+        self.counter = 0
+
+    # -- values: always fresh, in messy but equivalent spellings ------------------------------------
+
+    def fresh(self, key: str, style: int, start: str | None = None) -> dict[str, Any]:
+        """A new value for ``key`` in one of three spellings; "move": Start and End, "resize": an
+        End after ``start`` (every span stays inside the window and ends after it starts)."""
+        self.counter += 1
+        n = self.counter
+        if key in ("move", "resize"):
+            begin = (dt.datetime.fromisoformat(start.replace("Z", "+00:00")) if key == "resize" and start else
+                     TODAY + timedelta(days=1 + n % 20, hours=7 + n % 10, minutes=30 * (n % 2)))
+            end = begin + timedelta(minutes=15 * (1 + n % 8) + 30 * style)
+            moved = {"Start": _utc_text(begin)} if key == "move" else {}
+            return {**moved, "End": _utc_text(end)}
+        value = {"Subject": f"Meeting {n}", "Location": f"Room {n}", "Body": f"agenda {n}\nline two"}[key]
+        if style == 1:
+            value = f"  {value} "
+        elif style == 2 and key == "Body":
+            value = value.replace("\n", "\r\n")
+        return {key: value}
+
+    def new_fields(self, styles: list[int]) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for key, style in zip((*TEXT_FIELDS, "move"), styles):
+            fields.update(self.fresh(key, style))
+        return fields
+
+    def current(self, records: dict[Side, dict[str, SourceRecord]], event: Event, side: Side) -> dict[str, Any] | None:
+        record_id = event.ids[side]
+        record = records[side].get(record_id) if record_id else None
+        return {key: value for key, value in comparable(side, record).items() if key in TRACKED} if record else None
+
+    def read(self) -> dict[Side, dict[str, SourceRecord]]:
+        return {side: self.calendars.records(side) for side in Side}
+
+    def alive(self, side: Side) -> list[Event]:
+        return [e for e in self.events if e.ids[side] is not None]
+
+    def synced(self) -> list[Event]:
+        return [e for e in self.events if e.base is not None and None not in e.ids.values()]
+
+    # -- what users do ------------------------------------------------------------------------------
+
+    @initialize(calendar=st.lists(st.tuples(SIDES, STYLES), min_size=1, max_size=4))
+    def calendars_with_events(self, calendar: list[tuple[Side, list[int]]]) -> None:
+        """Each example starts with a few events, on one side or the other, synced once."""
+        for side, styles in calendar:
+            self.create(side, styles)
+        self.cycle()
+
+    @rule(side=SIDES, styles=STYLES)
+    def create(self, side: Side, styles: list[int]) -> None:
+        record_id = self.calendars.create(side, self.new_fields(styles))
+        self.events.append(Event({side: record_id, side.other: None}))
+
+    @rule(style=st.integers(0, 2))
+    def create_on_both_sides(self, style: int) -> None:
+        """The same meeting entered in Outlook and in Salesforce before a sync: it must pair by
+        subject and times (subject compared case- and spacing-insensitively), never double (unless
+        an edit before the sync sets the two apart)."""
+        fields = self.new_fields([0] * 4)
+        messy = {**fields, "Subject": f" {fields['Subject'].upper()}" if style else fields["Subject"],
+                 "Location": f"{fields['Location']} (Outlook)" if style == 2 else fields["Location"]}
+        self.events.append(Event({Side.SALESFORCE: self.calendars.create(Side.SALESFORCE, fields),
+                                  Side.EXCHANGE: self.calendars.create(Side.EXCHANGE, messy)}))
+
+    @precondition(lambda self: self.events)
+    @rule(side=SIDES, data=st.data(), key=st.sampled_from(EDITS), style=st.integers(0, 3))
+    def edit(self, side: Side, data: st.DataObject, key: str, style: int) -> None:
+        candidates = self.alive(side)
+        if candidates:
+            self.edit_field(data.draw(st.sampled_from(candidates)), side, key, style)
+
+    @precondition(lambda self: self.synced())
+    @rule(data=st.data(), keys=st.tuples(st.sampled_from(EDITS), st.sampled_from(EDITS)),
+          same_field=st.booleans(), styles=st.tuples(st.integers(0, 3), st.integers(0, 3)))
+    def edit_on_both_sides(self, data: st.DataObject, keys: tuple[str, str], same_field: bool,
+                           styles: tuple[int, int]) -> None:
+        """Both copies of one event edited between two cycles: merged, or settled by the policy."""
+        event = data.draw(st.sampled_from(self.synced()))
+        order = data.draw(st.permutations([Side.SALESFORCE, Side.EXCHANGE]))
+        for side, key, style in zip(order, (keys[0], keys[0] if same_field else keys[1]), styles):
+            self.edit_field(event, side, key, style)
+
+    @precondition(lambda self: self.synced())
+    @rule(side=SIDES, data=st.data(), key=st.sampled_from(EDITS), style=st.integers(0, 2))
+    def delete_here_edit_there(self, side: Side, data: st.DataObject, key: str, style: int) -> None:
+        event = data.draw(st.sampled_from(self.synced()))
+        self.edit_field(event, side.other, key, style)
+        self.calendars.delete(side, event.ids[side])   # type: ignore[arg-type]
+        event.ids[side] = None
+
+    @precondition(lambda self: self.events)
+    @rule(side=SIDES, data=st.data())
+    def delete(self, side: Side, data: st.DataObject) -> None:
+        candidates = self.alive(side)
+        if candidates:
+            event = data.draw(st.sampled_from(candidates))
+            self.calendars.delete(side, event.ids[side])   # type: ignore[arg-type]
+            event.ids[side] = None
+
+    def edit_field(self, event: Event, side: Side, key: str, style: int) -> None:
+        # Style 3 clears a location or a body; a subject or times get a new value instead.
+        record_id = event.ids[side]
+        assert record_id is not None
+        start = self.calendars.fields(side, record_id)["Start"] if key == "resize" else None
+        fields = {key: None} if style == 3 and key in ("Location", "Body") else self.fresh(key, style % 3, start)
+        self.calendars.edit(side, record_id, fields)
+
+    # -- sync ---------------------------------------------------------------------------------------
+
+    @rule()
+    def sync(self) -> None:
+        self.cycle()
+
+    @rule()
+    def sync_from_a_full_listing(self) -> None:
+        """The periodic full listing (``--full-resync-after``) finds nothing the change feeds
+        missed and undoes nothing."""
+        self.cycle(full=True)
+
+    def cycle(self, *, full: bool = False) -> bool:
+        """Predict, run one cycle, then hold the result against the prediction: after any cycle
+        both copies of every event hold the predicted values. Returns whether it was quiet."""
+        self.predict(self.read())
+        quiet = self.calendars.cycle(full=full)
+        self.learn_ids()
+        records = self.read()
+        for event in self.events:
+            assert None not in event.ids.values(), "an event was not paired"
+            for side in Side:
+                assert self.current(records, event, side) == event.base, (
+                    f"{side.value} differs from the prediction: an edit was lost, a conflict resolved "
+                    f"against the policy, or a delete carried over an edit")
+            salesforce, exchange = (comparable(side, records[side][event.ids[side]]) for side in Side)  # type: ignore[index]
+            assert salesforce == exchange, "the two copies of an event disagree on a mapped field"
+        return quiet
+
+    def settle(self) -> None:
+        for _ in range(3):
+            if self.cycle():
+                return
+        raise AssertionError("no quiet cycle after 3 cycles")
+
+    # -- the model ----------------------------------------------------------------------------------
+
+    def predict(self, records: dict[Side, dict[str, SourceRecord]]) -> None:
+        """What this cycle must produce, from the calendars as they are now and each event's base."""
+        survivors: list[Event] = []
+        for event in self.events:
+            now = {side: self.current(records, event, side) for side in Side}
+            if now[Side.SALESFORCE] is None and now[Side.EXCHANGE] is None:
+                continue
+            if event.base is None:
+                if None not in now.values() and not self.same_meeting(now[Side.SALESFORCE], now[Side.EXCHANGE]):
+                    # Entered on both sides, then edited apart before a sync: two events, each
+                    # created on the other side.
+                    survivors += [Event({side: event.ids[side], side.other: None}, now[side]) for side in Side]
+                    continue
+                event.base = self.first_pairing(now)
+                survivors.append(event)
+                continue
+            gone = [side for side in Side if now[side] is None]
+            if gone:
+                survivor = gone[0].other
+                if now[survivor] == event.base:
+                    continue                                  # the delete propagates
+                event.base = now[survivor]                   # the edit wins and is created again
+                survivors.append(event)
+                continue
+            event.base = self.merged(event.base, now)
+            survivors.append(event)
+        self.events = survivors
+
+    @staticmethod
+    def same_meeting(salesforce: dict[str, Any], exchange: dict[str, Any]) -> bool:
+        """The first-sync rule: same subject (case and spacing aside), same start, same end."""
+        def key(fields: dict[str, Any]) -> tuple[Any, ...]:
+            return " ".join((fields["Subject"] or "").casefold().split()), fields["Start"], fields["End"]
+        return key(salesforce) == key(exchange)
+
+    @staticmethod
+    def first_pairing(now: dict[Side, dict[str, Any] | None]) -> dict[str, Any]:
+        """Against an empty base: a value on one side fills the other; two different values go
+        to the policy, Salesforce."""
+        salesforce, exchange = now[Side.SALESFORCE], now[Side.EXCHANGE]
+        if salesforce is None or exchange is None:
+            return salesforce or exchange   # type: ignore[return-value]
+        return {key: exchange[key] if salesforce[key] is None else salesforce[key] for key in TRACKED}
+
+    @staticmethod
+    def merged(base: dict[str, Any], now: dict[Side, dict[str, Any]]) -> dict[str, Any]:
+        """Field by field, except the time span (start and end), which is one value: moved or
+        resized on both sides, one side's whole span wins."""
+        values = {side: {key: now[side][key] for key in TEXT_FIELDS} | {"span": (now[side]["Start"], now[side]["End"])}
+                  for side in Side}
+        before = {key: base[key] for key in TEXT_FIELDS} | {"span": (base["Start"], base["End"])}
+        merged: dict[str, Any] = {}
+        for key, was in before.items():
+            salesforce, exchange = values[Side.SALESFORCE][key], values[Side.EXCHANGE][key]
+            if salesforce != was and exchange != was and salesforce != exchange:
+                merged[key] = salesforce                     # salesforce_wins
+            else:
+                merged[key] = salesforce if salesforce != was else exchange
+        start, end = merged.pop("span")
+        return {**merged, "Start": start, "End": end}
+
+    def learn_ids(self) -> None:
+        """Ids of the copies the cycle created, from the state's pairs."""
+        by_side = {side: {pair.id_on(side): pair for pair in self.calendars.pairs()} for side in Side}
+        for event in self.events:
+            for side in Side:
+                known = event.ids[side.other]
+                pair = by_side[side.other].get(known) if known else None
+                if pair is not None:
+                    event.ids[side] = pair.id_on(side)
+
+    # -- what must always hold ----------------------------------------------------------------------
+
+    @invariant()
+    def no_id_is_in_two_pairs(self) -> None:
+        pairs = self.calendars.pairs()
+        for side in Side:
+            ids = [pair.id_on(side) for pair in pairs]
+            assert len(ids) == len(set(ids)), f"two pairs share a {side.value} id"
+
+    def teardown(self) -> None:
+        self.settle()
+        records = self.read()
+        for side in Side:
+            extra = [comparable(side, r) for record_id, r in records[side].items()
+                     if record_id not in {event.ids[side] for event in self.events}]
+            assert not extra, f"{side.value} holds events the model does not (a duplicate, or a delete not carried over): {extra}"
+            assert len(records[side]) == len(self.events), f"{side.value} lost an event"
+        assert len(self.calendars.pairs()) == len(self.events)
+
+
+@pytest.fixture
+def calendars(tmp_path: Path) -> Iterator[Calendars]:
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "reconciler.yaml").write_text(EVENTS_ONLY.format(user=USER), encoding="utf-8")
+    seed = generate_seed(users=1, contacts_per_user=0, events_per_user=0)
+    with Sandbox(data_dir=sandbox_dir(config), seed=seed) as sandbox:
+        world = World(config, "", sandbox)
+        try:
+            yield Calendars(world, tmp_path)
+        finally:
+            world.close()
+
+
+def test_random_event_edits_on_both_calendars_converge_to_the_model(calendars: Calendars):
+    # Deterministic for CI; no shrinking: every step of every candidate re-runs cycles against the
+    # sandbox (minutes), and a dozen steps read well as generated.
+    run_state_machine_as_test(lambda: EventConvergence(calendars), settings=settings(
+        max_examples=15, stateful_step_count=12, deadline=None, derandomize=True, database=None,
+        phases=[Phase.generate], suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
