@@ -437,6 +437,18 @@ class StateStore:
             if updated.rowcount != 1:
                 raise UnknownUser(user)
 
+    def synced_mailboxes(self) -> dict[str, str]:
+        """Per user, the mailbox a sync of theirs has already listed: the one the user is linked to
+        (``set_link``, forgotten when the user's identity moves), when an Exchange cursor of one of
+        the user's object types is committed (a Reset Sync removes them). One query for all users:
+        the engine confirms only the other mailboxes (ResolveNames) before listing them."""
+        listed = sa.select(_cursors.c.user_name).where(
+            _cursors.c.user_name == _assignments.c.user_name, _cursors.c.side == "exchange")
+        query = sa.select(_assignments.c.user_name, _assignments.c.resolved_mailbox).where(
+            _assignments.c.linked, _assignments.c.resolved_mailbox.is_not(None), sa.exists(listed))
+        with self._reading() as session:
+            return {row.user_name: row.resolved_mailbox for row in session.exec(query).all()}
+
     def record_cycle(self, user: str, object: SyncObject, outcome: CycleOutcome) -> None:
         """Record how a sync cycle of one object and direction ended for a user.
 

@@ -90,3 +90,30 @@ def test_users_found_in_the_directory_get_a_row_once_whatever_the_number_of_call
     [status] = [s for s in store.user_statuses() if s.user == found.user]
     assert status.configuration == "sales" and status.linked and status.mailbox == "dana@acme.example"
     assert status.direction("contact", "salesforce_to_exchange").state == "in_sync"
+
+
+def test_a_mailbox_counts_as_synced_once_linked_with_an_exchange_cursor_committed(store: StateStore) -> None:
+    bob = UserAssignment("bob", "sales", "bob@acme.example")
+    carol = UserAssignment("carol", "sales", "carol@acme.example")
+    assign(store, ALICE, bob, carol)
+    store.set_link("alice", linked=True, mailbox="alice@acme.example")
+    store.set_link("bob", linked=True, mailbox="bob@acme.example")
+    store.commit_batch("alice", "event", [], [], [], {"exchange": "calendar-state"})
+    store.commit_batch("bob", "contact", [], [], [], {"salesforce": "feed"})     # Exchange never listed
+    store.commit_batch("carol", "contact", [], [], [], {"exchange": "folder-state"})   # never linked
+    assert store.synced_mailboxes() == {"alice": "alice@acme.example"}
+
+    store.reset_user("alice")
+    assert store.synced_mailboxes() == {}
+
+
+def test_a_mailbox_unlinked_or_moved_in_the_configuration_is_no_longer_synced(store: StateStore) -> None:
+    assign(store, ALICE)
+    store.set_link("alice", linked=True, mailbox="alice@acme.example")
+    store.commit_batch("alice", "contact", [], [], [], {"exchange": "folder-state"})
+    store.set_link("alice", linked=False)   # a skipped cycle (e.g. no such mailbox) unlinks
+    assert store.synced_mailboxes() == {}
+    store.set_link("alice", linked=True, mailbox="alice@acme.example")
+    assert store.synced_mailboxes() == {"alice": "alice@acme.example"}
+    assign(store, UserAssignment("alice", "sales", "alice@acme.example", mailbox="alice.new@acme.example"))
+    assert store.synced_mailboxes() == {}
