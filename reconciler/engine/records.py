@@ -12,7 +12,10 @@ the feed missed, such as Salesforce deletes purged from the recycle bin).
 
 Salesforce's "what changed" is read once per connection, not per user, for contacts and events
 alike (``org_feeds``): a no-change cycle then costs the same Salesforce calls for 20 users as for 2.
-The users' own cursors stay the only stored positions.
+The users' own cursors stay the only stored positions. On the Exchange side a no-change cycle costs
+each user one SyncFolderItems per synced folder (EWS has no cross-mailbox feed) and nothing more:
+ResolveNames confirms only a mailbox no sync of the user has listed yet (``confirm_mailbox``); a
+mailbox that went later is reported by its own listing (``MailboxMissing``).
 
 Contacts are planned here; other object types (events: ``engine/events.py``) come in through
 ``object_planners``, so that the mass-change guards count every object type of a configuration.
@@ -27,6 +30,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from exchangelib.errors import ErrorNonExistentMailbox
+
 from reconciler.config import ConfigSet, ContactSettings, EventSettings, SyncConfiguration
 from reconciler.connectors.errors import ConnectorError, CursorExpired
 from reconciler.connectors.salesforce import (DELETED_HORIZON, ChangeFeed, change_cursor_since,
@@ -39,7 +44,7 @@ from reconciler.sync import (CONTACT, OVER_LIMIT, ActionKind, ConflictPolicy, De
                              SourceRecord, SyncPolicy, Tombstone, build_mapping, cycle_violations, decide)
 from reconciler.sync.events import EVENT, EventWindow
 
-from .roster import RosterEntry, build_roster, directory_lookup
+from .roster import MailboxProblem, RosterEntry, build_roster, directory_lookup
 from .runtime import Runtime
 
 CONTACT_OBJECT = "contact"
@@ -271,6 +276,22 @@ def tombstone_to_record(tombstone: Tombstone) -> TombstoneRecord:
 
 # -- listing -----------------------------------------------------------------------------------------
 
+class MailboxMissing(ConnectorError):
+    """Exchange answered a listing that the mailbox does not exist (ErrorNonExistentMailbox), as it
+    does for a mailbox removed since the user's first sync. Not a listing error of one object type:
+    the user is skipped for all of them (``plan_records``), as when ResolveNames finds nothing."""
+
+
+# What a plan entry says of a mailbox Exchange does not have, whoever found out (ResolveNames or a
+# listing): the same words, with the fix.
+MAILBOX_FIX = "check the user's mailbox address (User spec.mailbox or the Salesforce Email)"
+
+
+def missing_mailbox(mailbox: str) -> MailboxProblem:
+    """The plan entries' skip of a user whose mailbox Exchange does not have."""
+    return MailboxProblem(UserSyncStatus.SKIPPED, f"no mailbox {mailbox} in Exchange (fix: {MAILBOX_FIX})")
+
+
 @dataclass(frozen=True)
 class Listing:
     """One side's records this cycle. ``cursor`` is where the next cycle resumes (None when the
@@ -283,7 +304,9 @@ class Listing:
 
 def list_side(store: RecordStore, cursor: str | None) -> Listing:
     """Page through the change feed from ``cursor`` (a full listing when None). A cursor the service
-    no longer honours restarts as a full listing, whose absent paired records then count as gone."""
+    no longer honours restarts as a full listing, whose absent paired records then count as gone.
+    A failure is the listing's ``error``, except a mailbox Exchange says does not exist
+    (``MailboxMissing`` is raised: the user's plans of every object type report it)."""
     records: dict[str, SourceRecord] = {}
     deleted: set[str] = set()
     departed: set[str] = set()
@@ -314,6 +337,8 @@ def list_side(store: RecordStore, cursor: str | None) -> Listing:
                 return Listing(SideSnapshot.of(records.values(), deleted=deleted, departed=departed, full=full),
                                current, None)
     except ConnectorError as error:
+        if isinstance(error.__cause__, ErrorNonExistentMailbox):
+            raise MailboxMissing(error.kind, error.message, error.fix) from error
         return Listing(SideSnapshot.of(records.values(), deleted=deleted, departed=departed, full=False),
                        None, str(error))
 
@@ -412,8 +437,9 @@ def start_user_plan(runtime: Runtime, entry: RosterEntry, object_name: str, labe
                     settings_of: Callable[[SyncConfiguration], ContactSettings | EventSettings],
                     policy_of: Callable[[SyncConfiguration], SyncPolicy]) -> PlanStart | UserRecordPlan:
     """The checks every object type's per-user plan begins with, in one place: a skipped or
-    unassigned user, an object that does not sync, a bad field mapping, a mailbox Exchange does not
-    know. Returns the finished (skipped or failed) plan entry, or what planning goes on from."""
+    unassigned user, an object that does not sync, a bad field mapping, the user's mailbox problem
+    (``confirm_mailbox``, once per user and cycle). Returns the finished (skipped or failed) plan
+    entry, or what planning goes on from. Makes no call."""
     base: dict[str, Any] = dict(user=entry.name, object=object_name, mailbox=entry.mailbox,
                                 configuration=entry.configuration.name if entry.configuration else None)
     if entry.skip_reason is not None or entry.configuration is None or entry.salesforce_user is None:
@@ -426,21 +452,42 @@ def start_user_plan(runtime: Runtime, entry: RosterEntry, object_name: str, labe
         policy = policy_of(configuration)
     except MappingError as error:
         return UserRecordPlan(status=UserSyncStatus.ERROR, reason=f"field mapping: {error}", **base)
-    try:
-        if runtime.exchange(configuration.exchange_connection).resolve_mailbox(entry.mailbox) is None:
-            return UserRecordPlan(status=UserSyncStatus.SKIPPED,
-                                  reason=f"no mailbox {entry.mailbox} in Exchange (ResolveNames found nothing)", **base)
-    except ConnectorError as error:
-        return UserRecordPlan(status=UserSyncStatus.ERROR, reason=str(error), **base)
+    if entry.mailbox_problem is not None:
+        return UserRecordPlan(status=entry.mailbox_problem.status, reason=entry.mailbox_problem.reason, **base)
     return PlanStart(base, configuration, policy)
+
+
+def confirm_mailbox(runtime: Runtime, entry: RosterEntry, synced_mailbox: str | None) -> RosterEntry:
+    """The entry with its ``mailbox_problem`` when ResolveNames finds no such mailbox or fails.
+
+    ResolveNames is asked once per user and cycle, whatever the user's object types, and only
+    where it tells something: for a mailbox no sync of the user has listed yet (``synced_mailbox``
+    is ``StateStore.synced_mailboxes``' entry: none on the first sync, after a Reset Sync, or once
+    the user's mailbox changed), so that a wrong address is reported plainly before anything is
+    listed. A mailbox synced before is listed straight away: had it gone, its listing answers
+    ErrorNonExistentMailbox (``MailboxMissing``), reported in the same words; the skipped contact
+    entry then unlinks the user, so the next cycle asks ResolveNames again. Nothing is asked for a
+    user with nothing to list (skipped, or no object type syncing)."""
+    configuration = entry.configuration
+    if entry.mailbox is None or configuration is None or (synced_mailbox or "").lower() == entry.mailbox.lower():
+        return entry
+    if all(_syncing_policy(entry, settings_of, policy_of) is None for settings_of, policy_of in
+           ((lambda c: c.contacts, contact_policy), (lambda c: c.events, event_policy))):
+        return entry
+    try:
+        found = runtime.exchange(configuration.exchange_connection).resolve_mailbox(entry.mailbox)
+    except ConnectorError as error:
+        return replace(entry, mailbox_problem=MailboxProblem(UserSyncStatus.ERROR, str(error)))
+    return entry if found is not None else replace(entry, mailbox_problem=missing_mailbox(entry.mailbox))
 
 
 def plan_user_contacts(runtime: Runtime, store: StateStore, entry: RosterEntry, reset: bool,
                        now: datetime, full_resync_after: timedelta | None = DEFAULT_FULL_RESYNC_AFTER,
                        org_feeds: OrgFeeds | None = None) -> UserRecordPlan:
-    """The contact plan of one user (never raises for a connector failure: that is the entry's status).
-    ``org_feeds`` (``org_contact_feeds``) serve the incremental Salesforce listing; without them
-    the user's store asks Salesforce itself."""
+    """The contact plan of one user (a connector failure is the entry's status, except a mailbox
+    Exchange says does not exist: ``MailboxMissing``, which ``plan_records`` reports for every
+    object type of the user). ``org_feeds`` (``org_contact_feeds``) serve the incremental
+    Salesforce listing; without them the user's store asks Salesforce itself."""
     start = start_user_plan(runtime, entry, CONTACT_OBJECT, "contacts", lambda c: c.contacts, contact_policy)
     if isinstance(start, UserRecordPlan):
         return start
@@ -555,7 +602,9 @@ def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, para
     """The record section of a plan: every user some active configuration reaches (and every declared
     user), planned concurrently, ``users`` restricting it to those names. A side whose last full
     listing is older than ``full_resync_after`` is listed in full (None: never periodically).
-    ``object_planners`` plan further object types per user, after the contacts."""
+    ``object_planners`` plan further object types per user, after the contacts. A user's mailbox
+    is confirmed once for all object types (``confirm_mailbox``); one whose listing finds it gone
+    (``MailboxMissing``) is skipped for every object type with the same words."""
     if not any(c.active for c in config.configurations.values()):
         return []
     roster = build_roster(config, directory_lookup(config, runtime))
@@ -563,15 +612,24 @@ def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, para
         wanted = set(users)
         roster = [entry for entry in roster if entry.name in wanted]
     done = completed_resets(store)
+    synced = store.synced_mailboxes()
     now = datetime.now(timezone.utc)
     progress(f"Refreshing {len(roster)} user{'s' if len(roster) != 1 else ''}...")
     feeds = CycleFeeds(org_contact_feeds(runtime, store, roster, done, now, full_resync_after),
                        org_event_feeds(runtime, store, roster, done, now))
 
-    def plan_one(entry: RosterEntry) -> list[UserRecordPlan]:
-        reset = entry.reset_generation > done.get(entry.name, 0)
+    def plan_objects(entry: RosterEntry, reset: bool) -> list[UserRecordPlan]:
         return [plan_user_contacts(runtime, store, entry, reset, now, full_resync_after, feeds.contacts),
                 *(planner(runtime, store, roster, entry, reset, now, feeds) for planner in object_planners)]
+
+    def plan_one(entry: RosterEntry) -> list[UserRecordPlan]:
+        reset = entry.reset_generation > done.get(entry.name, 0)
+        entry = confirm_mailbox(runtime, entry, None if reset else synced.get(entry.name))
+        try:
+            return plan_objects(entry, reset)
+        except MailboxMissing:
+            assert entry.mailbox is not None
+            return plan_objects(replace(entry, mailbox_problem=missing_mailbox(entry.mailbox)), reset)
 
     with ThreadPoolExecutor(max_workers=max(parallel, 1), thread_name_prefix="plan") as pool:
         entries = [planned for group in pool.map(plan_one, roster) for planned in group]

@@ -15,14 +15,25 @@ from dataclasses import dataclass
 
 from reconciler.config import ConfigSet, DirectoryUser, SyncConfiguration, resolve_assignments
 from reconciler.connectors.salesforce import SalesforceUser
+from reconciler.plan.records import UserSyncStatus
 
 from .runtime import Runtime
 
 
 @dataclass(frozen=True)
+class MailboxProblem:
+    """Why a user's mailbox is not listed this cycle, as every object type's plan entry of the user
+    reports it: Exchange has no such mailbox (skipped), or ResolveNames failed (error)."""
+
+    status: UserSyncStatus
+    reason: str
+
+
+@dataclass(frozen=True)
 class RosterEntry:
     """One user as this cycle sees them. ``skip_reason`` None means the user syncs under
-    ``configuration`` as ``salesforce_user`` with ``mailbox`` (ResolveNames still to confirm it)."""
+    ``configuration`` as ``salesforce_user`` with ``mailbox``, unless the plan finds a
+    ``mailbox_problem`` (``records.confirm_mailbox``, or a listing Exchange answers "no mailbox")."""
 
     name: str
     configuration: SyncConfiguration | None
@@ -30,6 +41,7 @@ class RosterEntry:
     mailbox: str | None
     reset_generation: int
     skip_reason: str | None = None
+    mailbox_problem: MailboxProblem | None = None
 
 
 def _active_configurations(config: ConfigSet) -> list[SyncConfiguration]:

@@ -260,4 +260,6 @@ def test_inactive_users_and_unknown_mailboxes_are_skipped_with_the_reason(world:
     assert outcome.ok
     dave, carol = world.entry(plan, "dave"), world.entry(plan, "carol")
     assert dave.status == "skipped" and "inactive in Salesforce" in dave.reason
-    assert carol.status == "skipped" and "ResolveNames found nothing" in carol.reason
+    assert carol.status == "skipped" and carol.reason == (
+        "no mailbox nobody@acme.example in Exchange "
+        "(fix: check the user's mailbox address (User spec.mailbox or the Salesforce Email))")
