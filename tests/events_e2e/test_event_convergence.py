@@ -1,11 +1,12 @@
 """Random creates, edits and deletes of events on both calendars, interleaved with sync cycles run
 by the engine (plan + apply) against the sandbox through the real connectors, converge.
 
-An independent model predicts every event's subject, location, description/body and times with
+An independent model predicts every event's subject, location, description/body and time span
+(start, end, all-day: events are moved, resized, and turned into all-day events and back) with
 the rule users are promised (docs/sync-rules.md, docs/event-rules.md): the last edit to a field
 on either side survives; when both sides edited the same field since the last cycle the conflict
-policy (``salesforce_wins``, the default) picks, and the time span (start and end) counts as one
-field, so a meeting moved on one side and resized on the other keeps one side's whole span; a
+policy (``salesforce_wins``, the default) picks, and the time span counts as one field, so a
+meeting moved on one side and resized on the other keeps one side's whole span; a
 delete on one side (both delete policies are ``propagate`` by default for events) removes the
 event from the other side unless that side edited it since the last cycle, in which case the
 edit wins and the event is created again on the deleting side; the same meeting entered on both
@@ -52,8 +53,9 @@ USER = bench_user_address(1)
 ZONE = "America/Los_Angeles"       # the first bench user's zone
 MAPPING = build_mapping(EVENT)
 TEXT_FIELDS = ("Subject", "Location", "Body")
-TRACKED = (*TEXT_FIELDS, "Start", "End")
-EDITS = (*TEXT_FIELDS, "move", "resize")   # move: a new start and end; resize: a new end after the same start
+SPAN = ("Start", "End", "IsAllDayEvent")
+TRACKED = (*TEXT_FIELDS, *SPAN)
+EDITS = (*TEXT_FIELDS, "move", "resize", "all_day")   # move: new times; resize: a new end, same start; all_day: new dates
 SIDES = st.sampled_from([Side.SALESFORCE, Side.EXCHANGE])
 STYLES = st.lists(st.integers(0, 2), min_size=4, max_size=4)   # one spelling per text field, a length
 TODAY = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -99,7 +101,7 @@ class Calendars:
         return {r.id: r for r in self.world.everything(self.stores[side])}
 
     def create(self, side: Side, fields: dict[str, Any]) -> str:
-        [result] = self.stores[side].write([CreateOp(self.side_fields(side, {**fields, "IsAllDayEvent": "false"}))])
+        [result] = self.stores[side].write([CreateOp(self.side_fields(side, fields))])
         assert result.status is WriteStatus.OK and result.record_id, result
         return result.record_id
 
@@ -151,11 +153,18 @@ class EventConvergence(RuleBasedStateMachine):
         End after ``start`` (every span stays inside the window and ends after it starts)."""
         self.counter += 1
         n = self.counter
+        if key == "all_day":
+            first = (TODAY + timedelta(days=1 + n % 20)).date()
+            return {"Start": first.isoformat(), "End": (first + timedelta(days=1 + style)).isoformat(),
+                    "IsAllDayEvent": "true"}
+        if key == "resize" and start is not None and "T" not in start:      # an all-day event: new last day
+            first = dt.date.fromisoformat(start)
+            return {"End": (first + timedelta(days=1 + (n + style) % 3)).isoformat()}
         if key in ("move", "resize"):
             begin = (dt.datetime.fromisoformat(start.replace("Z", "+00:00")) if key == "resize" and start else
                      TODAY + timedelta(days=1 + n % 20, hours=7 + n % 10, minutes=30 * (n % 2)))
             end = begin + timedelta(minutes=15 * (1 + n % 8) + 30 * style)
-            moved = {"Start": _utc_text(begin)} if key == "move" else {}
+            moved = {"Start": _utc_text(begin), "IsAllDayEvent": "false"} if key == "move" else {}
             return {**moved, "End": _utc_text(end)}
         value = {"Subject": f"Meeting {n}", "Location": f"Room {n}", "Body": f"agenda {n}\nline two"}[key]
         if style == 1:
@@ -335,11 +344,11 @@ class EventConvergence(RuleBasedStateMachine):
 
     @staticmethod
     def merged(base: dict[str, Any], now: dict[Side, dict[str, Any]]) -> dict[str, Any]:
-        """Field by field, except the time span (start and end), which is one value: moved or
-        resized on both sides, one side's whole span wins."""
-        values = {side: {key: now[side][key] for key in TEXT_FIELDS} | {"span": (now[side]["Start"], now[side]["End"])}
+        """Field by field, except the time span (start, end, all-day), which is one value: changed
+        on both sides, one side's whole span wins."""
+        values = {side: {key: now[side][key] for key in TEXT_FIELDS} | {"span": tuple(now[side][key] for key in SPAN)}
                   for side in Side}
-        before = {key: base[key] for key in TEXT_FIELDS} | {"span": (base["Start"], base["End"])}
+        before = {key: base[key] for key in TEXT_FIELDS} | {"span": tuple(base[key] for key in SPAN)}
         merged: dict[str, Any] = {}
         for key, was in before.items():
             salesforce, exchange = values[Side.SALESFORCE][key], values[Side.EXCHANGE][key]
@@ -347,8 +356,8 @@ class EventConvergence(RuleBasedStateMachine):
                 merged[key] = salesforce                     # salesforce_wins
             else:
                 merged[key] = salesforce if salesforce != was else exchange
-        start, end = merged.pop("span")
-        return {**merged, "Start": start, "End": end}
+        span = merged.pop("span")
+        return {**merged, **dict(zip(SPAN, span))}
 
     def learn_ids(self) -> None:
         """Ids of the copies the cycle created, from the state's pairs."""
