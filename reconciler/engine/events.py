@@ -4,7 +4,8 @@ Events run through the same sync core, plan entries and executor as contacts (``
 what this module adds is what the generic core cannot know (reasons in docs/event-rules.md):
 
 * the stores are built per cycle for the window ``pastDays``/``futureDays`` around now, with the
-  user's Salesforce TimeZoneSidKey as the codecs' zone (see :func:`user_zone`);
+  user's Salesforce TimeZoneSidKey as the codecs' zone and the mailbox zone's fallback (see
+  :func:`user_zone`);
 * pairs whose last synced times left the window are set aside before ``decide``
   (:func:`~reconciler.sync.events.pairs_outside_window`): leaving the window is not a delete;
 * a copy of a meeting in an invitee's mailbox never becomes an event of its own: it waits, is
@@ -54,10 +55,10 @@ CHILD_EVENT_REASON = ("a Salesforce child event (an invitee's copy of a meeting)
 def user_zone(user: SalesforceUser) -> dt.tzinfo:
     """The zone the codecs work in: the user's Salesforce TimeZoneSidKey (UTC when unknown).
 
-    It places an all-day event's Salesforce reminder, and it is the zone new Exchange items are
-    written in (their wall-clock time, all-day midnights). EWS offers no read of a mailbox's own
-    zone that the sandbox serves, so the Salesforce user's zone stands in for it; instants and
-    all-day dates read back the same whatever the zone (each item carries its own)."""
+    It places an all-day event's Salesforce reminder. For Exchange it is only the fallback: new
+    items are written in the mailbox's own zone (``ExchangeCalendarStore.mailbox_zone``, read from
+    Outlook's options), and this zone serves when the mailbox has none. Instants and all-day dates
+    read back the same whatever the zone (each item carries its own)."""
     try:
         return ZoneInfo(user.time_zone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
