@@ -106,7 +106,8 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
     with ``relateToRecords`` (a pending pair is a first sync). The new merge base is stored in the
     pair's base when every write of the event succeeded, an empty one too (otherwise the pair stays
     pending, so the next cycle merges again); a pair whose attendees are not its own to sync (a
-    child event, an invitee's copy) is stored as merged with nothing to merge."""
+    child event, an invitee's copy) or one of whose records left the data set is stored as merged
+    with nothing to merge."""
     settings = configuration.events
     all_pairs = _keep_merge_bases(entry, store, [pair_from_record(p) for p in store.pairs(entry.user, entry.object)],
                                   synced_before)
@@ -134,17 +135,20 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
     to_salesforce = bool(settings.attendees) and policy.direction.writes(Side.SALESFORCE)
     to_exchange = bool(settings.attendees) and policy.direction.writes(Side.EXCHANGE)
     merges: list[_AttendeeMerge] = []
-    not_ours: list[tuple[str, Sequence[str]]] = []   # pairs whose attendees are not theirs to sync
+    # Pairs with nothing to merge: attendees not theirs to sync, or a side gone from the data set
+    # (the next plan deals with the pair); marked merged so a pending pair is read once, not every cycle.
+    nothing_to_merge: list[tuple[str, Sequence[str]]] = []
     who_ops: list[UpdateOp] = []
     problems: list[str] = []
     for pair in pairs:
         item, event = exchange.get(pair.exchange_id), salesforce.get(pair.salesforce_id)
         if item is None or event is None:
+            nothing_to_merge.append((pair.salesforce_id, list(pair.base.get(SYNCED_ATTENDEES) or ())))
             continue
         merged = merge_event_attendees(mailbox, item, event, directory, synced_before.get(pair.salesforce_id, ()),
                                        syncing_mailboxes, to_salesforce=to_salesforce, to_exchange=to_exchange)
         if merged is None:
-            not_ours.append((pair.salesforce_id, list(pair.base.get(SYNCED_ATTENDEES) or ())))
+            nothing_to_merge.append((pair.salesforce_id, list(pair.base.get(SYNCED_ATTENDEES) or ())))
             continue
         plan, changes = merged
         if plan.overflow:
@@ -158,8 +162,11 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
     failed: set[str] = set()   # Salesforce ids of events with a failed attendee write
     # WhoId first: a relation write moves the event's SystemModstamp, the version WhoId's update expects.
     for start in range(0, len(who_ops), stores.salesforce.max_batch):
-        answers = stores.salesforce.write(who_ops[start:start + stores.salesforce.max_batch])
-        problems += [f"WhoId: {a.message}" for a in answers if a.status is not WriteStatus.OK]
+        chunk_ops = who_ops[start:start + stores.salesforce.max_batch]
+        for op, answer in zip(chunk_ops, stores.salesforce.write(chunk_ops)):
+            if answer.status is not WriteStatus.OK:
+                failed.add(op.record_id)   # still a first sync next cycle, which sets WhoId again
+                problems.append(f"WhoId: {answer.message}")
     writes = [(m.pair.salesforce_id, op) for m in merges for op in m.relation_writes()]
     for start in range(0, len(writes), _RELATION_BATCH):
         chunk = writes[start:start + _RELATION_BATCH]
@@ -180,7 +187,7 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
             if answer.status is not WriteStatus.OK:
                 failed.add(merge.pair.salesforce_id)
                 problems.append(f"changing the attendees of {merge.item_id}: {answer.message}")
-    _store_merge_bases(entry, store, [*not_ours, *((m.pair.salesforce_id, m.changes.synced) for m in merges
+    _store_merge_bases(entry, store, [*nothing_to_merge, *((m.pair.salesforce_id, m.changes.synced) for m in merges
                                                    if m.pair.salesforce_id not in failed)])
     return problems
 

@@ -128,7 +128,7 @@ class Calendars:
         returns whether the plan had no record change."""
         plan = self.world.plan(full_resync_after=timedelta(0)) if full else self.world.plan()
         outcome = self.world.apply(plan, allow_mass_changes=True)
-        assert outcome.ok, [r.error for r in outcome.records.errors()] if outcome.records else outcome
+        assert outcome.ok, [r.error for r in outcome.records.errors] if outcome.records else outcome
         return not has_record_changes(plan.record_changes)
 
     def pairs(self) -> list[Any]:

@@ -139,7 +139,8 @@ def plan_attendee_writes(plan: Plan) -> list[object]:
 def test_events_synced_before_their_attendee_step_get_their_attendees_from_the_next_run(world: World):
     """A pair whose attendee step never completed (the state a kill between the batches and the
     attendee step leaves; here reached by syncing with attendees off first) is merged by the next
-    apply, whether or not the event changed meanwhile: invitees related, invited and WhoId set once."""
+    apply, whether or not the event changed meanwhile: invitees related, invited and WhoId set once.
+    A failed attendee write (here the WhoId update) leaves the pair pending for the next cycle."""
     alice, zone = "alice@acme.example", "America/Los_Angeles"
     edit_events(world, attendees=False, relateToRecords=False)
     _, outcome = world.cycle()
@@ -148,6 +149,9 @@ def test_events_synced_before_their_attendee_step_get_their_attendees_from_the_n
     assert not [row for row in kickoff.fields["EventRelations"] if row.is_invitee] and not kickoff.fields["WhoId"]
 
     edit_events(world, attendees=True, relateToRecords=True)
+    world.sandbox.faults.add(FaultRule("record_failure", service="salesforce", operation="composite_update", times=1))
+    _, outcome = world.cycle()
+    assert [r.object for r in outcome.records.errors] == ["event"] and "WhoId" in outcome.records.errors[0].error
     for _ in range(2):   # the second cycle pairs bob's copy with the child event the first one made
         _, outcome = world.cycle()
         assert outcome.ok, outcome.records
