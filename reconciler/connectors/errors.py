@@ -51,6 +51,12 @@ class ConnectorError(Exception):
         return f"ConnectorError({self.kind.value}, {self.message!r}, retryable={self.retryable})"
 
 
+class MailboxNotFound(ConnectorError):
+    """Exchange has no mailbox at the address (ErrorNonExistentMailbox from a listing, or
+    ResolveNames finding none), as for a mailbox removed since the user's first sync. Not a failure
+    of one object type's listing: the engine skips the user for all of them, with the fix."""
+
+
 class CursorExpired(ConnectorError):
     """A change feed cannot resume from this cursor (Salesforce getDeleted reaches 15 days back; an
     EWS sync state dies with its folder). The caller lists from scratch (``list_changes(None)``)
@@ -146,7 +152,7 @@ def _from_exchange(exc: ews_errors.EWSError, context: str, mailbox: str | None) 
                                   "or for OAuth grant the app full_access_as_app")
     if isinstance(exc, (ews_errors.ErrorNonExistentMailbox, ews_errors.ErrorNameResolutionNoResults,
                         ews_errors.ErrorNameResolutionNoMailbox)):
-        return ConnectorError(ErrorKind.NOT_FOUND, f"{where}no mailbox {mailbox or ''} ({name})".replace("  ", " "),
+        return MailboxNotFound(ErrorKind.NOT_FOUND, f"{where}no mailbox {mailbox or ''} ({name})".replace("  ", " "),
                               fix="check the user's mailbox address (User spec.mailbox or the Salesforce Email)")
     if isinstance(exc, ews_errors.UnauthorizedError):
         return ConnectorError(ErrorKind.AUTHENTICATION, f"{where}credentials rejected",

@@ -15,7 +15,7 @@ alike (``org_feeds``): a no-change cycle then costs the same Salesforce calls fo
 The users' own cursors stay the only stored positions. On the Exchange side a no-change cycle costs
 each user one SyncFolderItems per synced folder (EWS has no cross-mailbox feed) and nothing more:
 ResolveNames confirms only a mailbox no sync of the user has listed yet (``confirm_mailbox``); a
-mailbox that went later is reported by its own listing (``MailboxMissing``).
+mailbox that went later is reported by its own listing (``MailboxNotFound``).
 
 Contacts are planned here; other object types (events: ``engine/events.py``) come in through
 ``object_planners``, so that the mass-change guards count every object type of a configuration.
@@ -30,10 +30,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from exchangelib.errors import ErrorNonExistentMailbox
 
 from reconciler.config import ConfigSet, ContactSettings, EventSettings, SyncConfiguration
-from reconciler.connectors.errors import ConnectorError, CursorExpired
+from reconciler.connectors.errors import ConnectorError, CursorExpired, MailboxNotFound
 from reconciler.connectors.salesforce import (DELETED_HORIZON, ChangeFeed, change_cursor_since,
                                               contact_filter_condition, decode_change_cursor)
 from reconciler.connectors.salesforce_events import EventFeed, entered_slice, event_fields, read_event_feed
@@ -276,12 +275,6 @@ def tombstone_to_record(tombstone: Tombstone) -> TombstoneRecord:
 
 # -- listing -----------------------------------------------------------------------------------------
 
-class MailboxMissing(ConnectorError):
-    """Exchange answered a listing that the mailbox does not exist (ErrorNonExistentMailbox), as it
-    does for a mailbox removed since the user's first sync. Not a listing error of one object type:
-    the user is skipped for all of them (``plan_records``), as when ResolveNames finds nothing."""
-
-
 # What a plan entry says of a mailbox Exchange does not have, whoever found out (ResolveNames or a
 # listing): the same words, with the fix.
 MAILBOX_FIX = "check the user's mailbox address (User spec.mailbox or the Salesforce Email)"
@@ -306,7 +299,7 @@ def list_side(store: RecordStore, cursor: str | None) -> Listing:
     """Page through the change feed from ``cursor`` (a full listing when None). A cursor the service
     no longer honours restarts as a full listing, whose absent paired records then count as gone.
     A failure is the listing's ``error``, except a mailbox Exchange says does not exist
-    (``MailboxMissing`` is raised: the user's plans of every object type report it)."""
+    (``MailboxNotFound`` is raised: the user's plans of every object type report it)."""
     records: dict[str, SourceRecord] = {}
     deleted: set[str] = set()
     departed: set[str] = set()
@@ -336,9 +329,9 @@ def list_side(store: RecordStore, cursor: str | None) -> Listing:
             if page.complete:
                 return Listing(SideSnapshot.of(records.values(), deleted=deleted, departed=departed, full=full),
                                current, None)
+    except MailboxNotFound:
+        raise
     except ConnectorError as error:
-        if isinstance(error.__cause__, ErrorNonExistentMailbox):
-            raise MailboxMissing(error.kind, error.message, error.fix) from error
         return Listing(SideSnapshot.of(records.values(), deleted=deleted, departed=departed, full=False),
                        None, str(error))
 
@@ -465,7 +458,7 @@ def confirm_mailbox(runtime: Runtime, entry: RosterEntry, synced_mailbox: str | 
     is ``StateStore.synced_mailboxes``' entry: none on the first sync, after a Reset Sync, or once
     the user's mailbox changed), so that a wrong address is reported plainly before anything is
     listed. A mailbox synced before is listed straight away: had it gone, its listing answers
-    ErrorNonExistentMailbox (``MailboxMissing``), reported in the same words; the skipped contact
+    ErrorNonExistentMailbox (``MailboxNotFound``), reported in the same words; the skipped contact
     entry then unlinks the user, so the next cycle asks ResolveNames again. Nothing is asked for a
     user with nothing to list (skipped, or no object type syncing)."""
     configuration = entry.configuration
@@ -485,7 +478,7 @@ def plan_user_contacts(runtime: Runtime, store: StateStore, entry: RosterEntry, 
                        now: datetime, full_resync_after: timedelta | None = DEFAULT_FULL_RESYNC_AFTER,
                        org_feeds: OrgFeeds | None = None) -> UserRecordPlan:
     """The contact plan of one user (a connector failure is the entry's status, except a mailbox
-    Exchange says does not exist: ``MailboxMissing``, which ``plan_records`` reports for every
+    Exchange says does not exist: ``MailboxNotFound``, which ``plan_records`` reports for every
     object type of the user). ``org_feeds`` (``org_contact_feeds``) serve the incremental
     Salesforce listing; without them the user's store asks Salesforce itself."""
     start = start_user_plan(runtime, entry, CONTACT_OBJECT, "contacts", lambda c: c.contacts, contact_policy)
@@ -604,7 +597,7 @@ def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, para
     listing is older than ``full_resync_after`` is listed in full (None: never periodically).
     ``object_planners`` plan further object types per user, after the contacts. A user's mailbox
     is confirmed once for all object types (``confirm_mailbox``); one whose listing finds it gone
-    (``MailboxMissing``) is skipped for every object type with the same words."""
+    (``MailboxNotFound``) is skipped for every object type with the same words."""
     if not any(c.active for c in config.configurations.values()):
         return []
     roster = build_roster(config, directory_lookup(config, runtime))
@@ -627,7 +620,7 @@ def plan_records(config: ConfigSet, runtime: Runtime, store: StateStore, *, para
         entry = confirm_mailbox(runtime, entry, None if reset else synced.get(entry.name))
         try:
             return plan_objects(entry, reset)
-        except MailboxMissing:
+        except MailboxNotFound:
             assert entry.mailbox is not None
             return plan_objects(replace(entry, mailbox_problem=missing_mailbox(entry.mailbox)), reset)
 

@@ -16,14 +16,11 @@ them one Salesforce login per thread, not per user). API calls of all threads ad
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import requests
 
 from reconciler.config import SANDBOX_URL, ConfigSet, Connection
 from reconciler.connectors.errors import ConnectorError, ErrorKind
@@ -32,10 +29,9 @@ from reconciler.connectors.http import ApiCallCounter
 from reconciler.connectors.retry import BackOff
 from reconciler.connectors.salesforce import SalesforceConnector
 from reconciler.connectors.settings import ExchangeSettings, SalesforceSettings, resolve_sandbox
-from reconciler.sandbox.server import Sandbox
+from reconciler.sandbox.server import Sandbox, serving_endpoints
 
 SANDBOX_DIR = Path(".reconciler") / "sandbox"
-_PROBE_TIMEOUT_SECONDS = 2
 
 
 def sandbox_dir(root: Path) -> Path:
@@ -48,23 +44,6 @@ def uses_sandbox(connection: Connection) -> bool:
         return connection.salesforce.instance_url == SANDBOX_URL
     assert connection.exchange is not None
     return connection.exchange.ews_url == SANDBOX_URL or connection.exchange.auth.authority == SANDBOX_URL
-
-
-def _answering_endpoints(directory: Path) -> dict[str, Any] | None:
-    """The endpoints of a sandbox already serving ``directory``, or None when none answers."""
-    path = directory / "endpoints.json"
-    if not path.is_file():
-        return None
-    try:
-        endpoints = json.loads(path.read_text(encoding="utf-8"))
-        session = requests.Session()
-        session.trust_env = False
-        session.verify = str(endpoints["caFile"])
-        with session:
-            session.get(str(endpoints["baseUrl"]), timeout=_PROBE_TIMEOUT_SECONDS)
-    except (OSError, ValueError, KeyError, requests.RequestException):
-        return None
-    return endpoints
 
 
 class Runtime:
@@ -112,7 +91,7 @@ class Runtime:
         with self._lock:
             if self._endpoints is None:
                 directory = sandbox_dir(self.root)
-                endpoints = _answering_endpoints(directory)
+                endpoints = serving_endpoints(directory)
                 if endpoints is None:
                     directory.mkdir(parents=True, exist_ok=True)
                     self._sandbox = Sandbox(data_dir=directory).start()

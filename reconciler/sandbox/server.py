@@ -6,6 +6,7 @@ the Python API (``with Sandbox(...) as sb:``) and the pytest fixtures in ``recon
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
@@ -13,6 +14,7 @@ import ssl
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -65,6 +67,32 @@ def load_seed(path: Path | None) -> dict[str, Any]:
 
 class _DroppedConnection(Exception):
     """Raised to close a socket without answering (the drop_connection fault)."""
+
+
+_PROBE_TIMEOUT_SECONDS = 2
+
+
+def serving_endpoints(directory: Path) -> dict[str, Any] | None:
+    """The endpoints of a sandbox already serving ``directory`` (``reconcile sandbox serve`` in
+    another process), or None when none answers there: a stale ``endpoints.json`` left by a stopped
+    sandbox must not send clients to a dead port. The probe verifies the sandbox's own CA."""
+    path = directory / "endpoints.json"
+    if not path.is_file():
+        return None
+    try:
+        endpoints = json.loads(path.read_text(encoding="utf-8"))
+        base = urllib.parse.urlsplit(str(endpoints["baseUrl"]))
+        context = ssl.create_default_context(cafile=str(endpoints["caFile"]))
+        connection = http.client.HTTPSConnection(base.hostname or "127.0.0.1", base.port,
+                                                 timeout=_PROBE_TIMEOUT_SECONDS, context=context)
+        try:
+            connection.request("GET", base.path or "/")
+            connection.getresponse().read()
+        finally:
+            connection.close()
+    except (OSError, ValueError, KeyError, http.client.HTTPException):
+        return None
+    return endpoints
 
 
 class Sandbox:

@@ -8,7 +8,7 @@ import requests
 from exchangelib import errors as ews_errors
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceRefusedRequest
 
-from reconciler.connectors.errors import (ErrorKind, RedactCredentialsFilter, from_token_error,
+from reconciler.connectors.errors import (ErrorKind, MailboxNotFound, RedactCredentialsFilter, from_token_error,
                                           salesforce_record_error, translate)
 
 
@@ -49,6 +49,16 @@ def test_exchange_errors() -> None:
     denied = translate(ews_errors.ErrorImpersonateUserDenied("denied"), "opening", mailbox="frank@acme.example")
     assert denied.kind is ErrorKind.PERMISSION and "frank@acme.example" in denied.message
     assert translate(ews_errors.ErrorIrresolvableConflict("moved")).kind is ErrorKind.CONFLICT
+
+
+def test_a_mailbox_exchange_does_not_have_is_its_own_error_whoever_finds_out() -> None:
+    # The engine skips the user for every object type on this error, so it must be recognisable
+    # without the engine knowing exchangelib's exception classes.
+    for error in (ews_errors.ErrorNonExistentMailbox("gone"), ews_errors.ErrorNameResolutionNoResults("none")):
+        missing = translate(error, "listing contact changes", mailbox="gone@acme.example")
+        assert isinstance(missing, MailboxNotFound) and missing.kind is ErrorKind.NOT_FOUND
+        assert "gone@acme.example" in missing.message and "spec.mailbox" in missing.fix
+    assert not isinstance(translate(ews_errors.ErrorItemNotFound("item")), MailboxNotFound)
 
 
 def test_tls_and_connection_errors() -> None:
