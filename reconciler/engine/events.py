@@ -172,7 +172,8 @@ def sort_out_copies(salesforce: SideSnapshot, exchange: SideSnapshot, pairs: Seq
 
 def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[RosterEntry], entry: RosterEntry,
                      reset: bool, now: dt.datetime, feeds: CycleFeeds | None = None) -> UserRecordPlan:
-    """The event plan of one user (never raises for a connector failure: that is the entry's status).
+    """The event plan of one user. A connector failure is the entry's status, except a mailbox
+    Exchange no longer has (``MailboxNotFound``), which ``plan_records`` reports for every object.
     ``feeds`` (``org_event_feeds``) serve the Salesforce side's incremental listing, invitee
     changes and recurring series; without them the user's store asks Salesforce itself."""
     start = start_user_plan(runtime, entry, EVENT_OBJECT, "events", lambda c: c.events, event_policy)
