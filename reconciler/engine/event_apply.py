@@ -10,8 +10,8 @@ WhoId; the invitees of a Salesforce event created in Exchange are added as atten
 against the pair's attendee merge base (``SYNCED_ATTENDEES`` in the pair's base), so a removal on
 one side removes the attendee on the other and an addition is never mistaken for a removal.
 
-Every pair whose attendees were merged carries that key, even as an empty list; a pair without it
-has an attendee merge pending (:func:`attendees_pending`): it was made by a run that died (or
+Every pair whose attendees were merged carries that key, even as an empty list; a pair without
+it has an attendee merge pending (``attendees_pending``): it was made by a run that died (or
 failed an attendee write) between its batches and its attendee step, or before attendees were
 switched on. Each apply merges those too, so a process killed after committing a pair never
 leaves that event's invitees unsynced until the event happens to change again.
@@ -30,7 +30,7 @@ from reconciler.connectors.salesforce import SalesforceConnector, SalesforceUser
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
 from reconciler.sync import ActionKind, Pair, Side, SyncPolicy, UpdateOp, WriteStatus
-from reconciler.sync.events import SYNCED_ATTENDEES, AttendeeChanges, related_record
+from reconciler.sync.events import SYNCED_ATTENDEES, AttendeeChanges, attendees_pending, related_record
 
 from .executor import RecordApplyOutcome, UserApplyResult, _record_status, _UserRun, refusal
 from .events import EventStores, event_policy, event_stores, merge_event_attendees
@@ -81,13 +81,6 @@ def _owner(runtime: Runtime, configuration: SyncConfiguration, owner_id: str) ->
 
 
 _RELATION_BATCH = 200
-
-
-def attendees_pending(pair: Pair) -> bool:
-    """The pair's attendees were never merged: no attendee step completed for it since the pair was
-    made (a run that died after its batch, a failed attendee write), or attendees were off then.
-    It is a first attendee sync: nothing to remove, the two lists unite, WhoId may be set."""
-    return SYNCED_ATTENDEES not in pair.base
 
 
 def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, policy: SyncPolicy, stores: EventStores,

@@ -532,6 +532,14 @@ def synced_attendees(base: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(base.get(SYNCED_ATTENDEES) or ())
 
 
+def attendees_pending(pair: Pair) -> bool:
+    """The pair's attendees were never merged: every completed attendee merge stores
+    :data:`SYNCED_ATTENDEES`, an empty list too, so a pair without it was made by a run that died
+    (or failed an attendee write) before its attendee step, or synced while attendees were off.
+    Its next merge is a first attendee sync: nothing is removed, the two lists unite, WhoId may be set."""
+    return SYNCED_ATTENDEES not in pair.base
+
+
 @dataclass(frozen=True)
 class AttendeeChanges:
     """What a three-way merge of one event's attendee lists writes.
