@@ -403,6 +403,7 @@ def calendars(tmp_path: Path) -> Iterator[Calendars]:
             world.close()
 
 
+@pytest.mark.slow
 def test_random_event_edits_on_both_calendars_converge_to_the_model(calendars: Calendars):
     # Deterministic for CI; no shrinking: every step of every candidate re-runs cycles against the
     # sandbox (minutes), and a dozen steps read well as generated.
