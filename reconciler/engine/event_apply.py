@@ -11,15 +11,16 @@ against the pair's attendee merge base (``SYNCED_ATTENDEES`` in the pair's base)
 one side removes the attendee on the other and an addition is never mistaken for a removal.
 
 Every pair whose attendees were merged carries that key, even as an empty list; a pair without
-it has an attendee merge pending (``attendees_pending``): it was made by a run that died (or
-failed an attendee write) between its batches and its attendee step, or before attendees were
-switched on. Each apply merges those too, so a process killed after committing a pair never
-leaves that event's invitees unsynced until the event happens to change again.
+it, or flagged ``ATTENDEES_RETRY`` after a failed attendee write, has an attendee merge pending
+(``attendees_pending``): it was made by a run that died between its batches and its attendee
+step, synced before attendees were switched on, or its last merge failed. Each apply merges
+those too, so neither a process killed after committing a pair nor a failed EventRelation write
+leaves the event's invitees unsynced until the event happens to change again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -30,7 +31,8 @@ from reconciler.connectors.salesforce import SalesforceConnector, SalesforceUser
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
 from reconciler.sync import ActionKind, Pair, Side, SyncPolicy, UpdateOp, WriteStatus
-from reconciler.sync.events import SYNCED_ATTENDEES, AttendeeChanges, attendees_pending, related_record
+from reconciler.sync.events import (ATTENDEES_RETRY, SYNCED_ATTENDEES, AttendeeChanges, attendees_pending,
+                                    first_attendee_sync, related_record)
 
 from .executor import RecordApplyOutcome, UserApplyResult, _record_status, _UserRun, refusal
 from .events import EventStores, event_policy, event_stores, merge_event_attendees
@@ -95,12 +97,13 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
     :data:`SYNCED_ATTENDEES` (``synced_before``, read before the run rewrote the bases):
     attendees added or removed in Exchange are added or removed as EventRelations (with the
     Exchange response), invitees added or removed in Salesforce are added to or removed from the
-    Exchange item (Exchange sends invitations only with ``sendInvitations``); WhoId on first sync
-    with ``relateToRecords`` (a pending pair is a first sync). The new merge base is stored in the
-    pair's base when every write of the event succeeded, an empty one too (otherwise the pair stays
-    pending, so the next cycle merges again); a pair whose attendees are not its own to sync (a
-    child event, an invitee's copy) or one of whose records left the data set is stored as merged
-    with nothing to merge."""
+    Exchange item (Exchange sends invitations only with ``sendInvitations``); WhoId on the first
+    attendee sync (:func:`first_attendee_sync`) with ``relateToRecords``. The new merge base is
+    stored in the pair's base when every write of the event succeeded, an empty one too;
+    otherwise the old one stays, flagged :data:`ATTENDEES_RETRY`, so the next apply merges again
+    even if the event does not change. A pair whose attendees are not its own to sync (a child
+    event, an invitee's copy) or one of whose records left the data set is stored as merged with
+    nothing to merge."""
     settings = configuration.events
     all_pairs = _keep_merge_bases(entry, store, [pair_from_record(p) for p in store.pairs(entry.user, entry.object)],
                                   synced_before)
@@ -149,7 +152,7 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
                                    f"{pair.salesforce_id} are not synced")
         rows = [row for row in event.fields.get("EventRelations") or () if row.is_invitee]
         merges.append(_AttendeeMerge(pair, item.id, item.version, changes, {row.relation_id: row.id for row in rows}))
-        if (settings.relate_to_records and attendees_pending(pair) and not event.fields.get("WhoId")
+        if (settings.relate_to_records and first_attendee_sync(pair) and not event.fields.get("WhoId")
                 and policy.direction.writes(Side.SALESFORCE) and (who := related_record(plan))):
             who_ops.append(UpdateOp(event.id, event.version, {"WhoId": who}))
     failed: set[str] = set()   # Salesforce ids of events with a failed attendee write
@@ -181,7 +184,8 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
                 failed.add(merge.pair.salesforce_id)
                 problems.append(f"changing the attendees of {merge.item_id}: {answer.message}")
     _store_merge_bases(entry, store, [*nothing_to_merge, *((m.pair.salesforce_id, m.changes.synced) for m in merges
-                                                   if m.pair.salesforce_id not in failed)])
+                                                   if m.pair.salesforce_id not in failed)],
+                       retry=failed)
     return problems
 
 
@@ -203,13 +207,24 @@ class _AttendeeMerge:
                 + [("delete", self.row_ids[rid]) for rid in self.changes.delete])
 
 
-def _store_merge_bases(entry: UserRecordPlan, store: StateStore, bases: Sequence[tuple[str, Sequence[str]]]) -> None:
+def _store_merge_bases(entry: UserRecordPlan, store: StateStore, bases: Sequence[tuple[str, Sequence[str]]],
+                       retry: Collection[str] = ()) -> None:
     """Write attendee merge bases into the pairs as they are stored now (one batch; unchanged ones
-    skipped). An empty base is written too: the key marks the pair's attendees as merged."""
+    skipped). An empty base is written too: the key marks the pair's attendees as merged. Pairs
+    named in ``retry`` (a write of their merge failed) keep their base, flagged to merge again;
+    a pair never merged needs no flag (it is pending already)."""
     wanted = {salesforce_id: sorted(synced) for salesforce_id, synced in bases}
-    current = [pair_from_record(p) for p in store.pairs(entry.user, entry.object)] if wanted else []
-    changed = [replace(p, base={**p.base, SYNCED_ATTENDEES: wanted[p.salesforce_id]}) for p in current
-               if p.salesforce_id in wanted and p.base.get(SYNCED_ATTENDEES) != wanted[p.salesforce_id]]
+    current = [pair_from_record(p) for p in store.pairs(entry.user, entry.object)] if wanted or retry else []
+    changed: list[Pair] = []
+    for pair in current:
+        base = dict(pair.base)
+        if pair.salesforce_id in wanted:
+            base[SYNCED_ATTENDEES] = wanted[pair.salesforce_id]
+            base.pop(ATTENDEES_RETRY, None)
+        elif pair.salesforce_id in retry and not first_attendee_sync(pair):
+            base[ATTENDEES_RETRY] = True
+        if base != pair.base:
+            changed.append(replace(pair, base=base))
     if changed:
         store.commit_batch(entry.user, entry.object, [pair_to_record(p) for p in changed], [], [])  # type: ignore[arg-type]
 

@@ -532,12 +532,25 @@ def synced_attendees(base: Mapping[str, Any]) -> frozenset[str]:
     return frozenset(base.get(SYNCED_ATTENDEES) or ())
 
 
-def attendees_pending(pair: Pair) -> bool:
+ATTENDEES_RETRY = BOOKKEEPING_PREFIX + "attendees_retry"
+"""The pair-base flag of an attendee merge whose writes did not all succeed: the pair keeps its
+old :data:`SYNCED_ATTENDEES` and is merged again by the next apply, whether or not the event
+changes (the change feeds have moved past what the failed merge read)."""
+
+
+def first_attendee_sync(pair: Pair) -> bool:
     """The pair's attendees were never merged: every completed attendee merge stores
     :data:`SYNCED_ATTENDEES`, an empty list too, so a pair without it was made by a run that died
-    (or failed an attendee write) before its attendee step, or synced while attendees were off.
-    Its next merge is a first attendee sync: nothing is removed, the two lists unite, WhoId may be set."""
+    (or failed an attendee write) before its first attendee step, or synced while attendees were
+    off. Its next merge is a first attendee sync: nothing is removed, the two lists unite, WhoId
+    may be set."""
     return SYNCED_ATTENDEES not in pair.base
+
+
+def attendees_pending(pair: Pair) -> bool:
+    """The next apply must merge the pair's attendees even if its event did not change: they were
+    never merged (:func:`first_attendee_sync`), or the last merge failed (:data:`ATTENDEES_RETRY`)."""
+    return first_attendee_sync(pair) or bool(pair.base.get(ATTENDEES_RETRY))
 
 
 @dataclass(frozen=True)

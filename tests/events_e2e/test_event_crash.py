@@ -17,9 +17,12 @@ from typing import Any
 import pytest
 
 from events_e2e.conftest import calendar, edit_events, salesforce_events, subjects
+from exchangelib import Attendee, Mailbox
+from exchangelib.items import SEND_TO_NONE
 from events_e2e.test_event_costs import EVENTS_ONLY
-from sync_e2e.conftest import World
+from sync_e2e.conftest import EXCHANGE, World
 
+from reconciler.connectors.salesforce import CURSOR_OVERLAP
 from reconciler.engine.runtime import sandbox_dir
 from reconciler.plan import Plan
 from reconciler.plan.records import has_record_changes, record_entries
@@ -165,4 +168,31 @@ def test_events_synced_before_their_attendee_step_get_their_attendees_from_the_n
 
     plan, outcome = world.cycle()
     assert outcome.ok and not plan_attendee_writes(plan), "merged once: nothing left to write"
+    assert all(r.written == 0 for r in outcome.records.results if r.object == "event")
+
+
+def test_an_attendee_write_that_failed_is_retried_though_the_event_does_not_change_again(world: World):
+    """An attendee added in Outlook to a synced meeting, whose EventRelation write fails, is related
+    by the next cycle, though the change feeds have moved past the change (the pair is flagged to
+    merge again, against the merge base it had); then the meeting is quiet."""
+    alice, zone = "alice@acme.example", "America/Los_Angeles"
+    world.cycle()
+    world.cycle()
+    item = world.runtime.exchange(EXCHANGE).account(alice).calendar.get(subject="Initech kickoff")
+    item.required_attendees = [*item.required_attendees, Attendee(mailbox=Mailbox(email_address="monty@snpp.example"))]
+    item.save(update_fields=["required_attendees"], send_meeting_invitations=SEND_TO_NONE)
+    # Past the Salesforce feed's overlap: its invitee query no longer re-reports the relations the
+    # first cycles wrote, which would merge this meeting again by chance.
+    time.sleep(CURSOR_OVERLAP.total_seconds() + 1)
+
+    world.sandbox.faults.add(FaultRule("record_failure", service="salesforce", operation="composite_create", times=1))
+    _, outcome = world.cycle()
+    assert [r.object for r in outcome.records.errors] == ["event"] and "EventRelation" in outcome.records.errors[0].error
+    _, outcome = world.cycle()
+    assert outcome.ok, outcome.records
+    [kickoff] = subjects(world.everything(salesforce_events(world, alice, zone)), "Initech kickoff")
+    assert sorted((row.relation_type, row.email) for row in kickoff.fields["EventRelations"] if row.is_invitee) == [
+        ("Contact", "raj.patel@initech.example"), ("Lead", "monty@snpp.example"), ("User", "bob@acme.example")]
+    plan, outcome = world.cycle()
+    assert outcome.ok and not plan_attendee_writes(plan)
     assert all(r.written == 0 for r in outcome.records.results if r.object == "event")
