@@ -1,7 +1,9 @@
 """A process killed with SIGKILL in the middle of an event apply loses nothing and duplicates
 nothing: the next runs take its state lock over (same host, dead pid: no force-unlock) and finish
 the job, every event on both calendars exactly once, and the meetings' invitees neither lost nor
-doubled (an EventRelation per invitee, an attendee per invitee)."""
+doubled (an EventRelation per invitee, an attendee per invitee). The attendee step a run never
+completed for an event (killed before it, or an attendee write failed) is done by the next run,
+whether or not the event changes again."""
 
 from __future__ import annotations
 
