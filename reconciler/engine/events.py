@@ -41,7 +41,8 @@ from reconciler.sync import (OVER_LIMIT, Action, ActionKind, GuardViolation, Pai
 from reconciler.sync.events import (EVENT, MASKED_KEYS, MATCH_ORDER, OUTSIDE_ORGANIZER_KINDS, AttendeeChanges,
                                     AttendeeDirectory, AttendeePlan, CopyAction, OccurrenceKey,
                                     PrivateEvents, attendee_changes, invitee_copy_decision, is_organizers_item,
-                                    pairs_outside_window, plan_attendees, subject_start_end_key, synced_attendees)
+                                    attendees_pending, pairs_outside_window, plan_attendees, subject_start_end_key,
+                                    synced_attendees)
 
 from .records import (EVENT_OBJECT, CycleFeeds, Listing, event_policy, event_window, list_side, pair_from_record,
                       start_user_plan, tombstone_from_record, with_revisits)
@@ -318,8 +319,8 @@ def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, store
     more attendees than sync (the overflow apply leaves out, reported before it does).
 
     The same merge apply runs after the batches, over the events the plan creates, updates, pairs
-    or re-versions and the paired events whose Salesforce invitees changed (``invitees_changed``:
-    that does not move the event), from the records the listing read (the few it did not are
+    or re-versions, the paired events whose Salesforce invitees changed (``invitees_changed``:
+    that does not move the event) and the pairs whose attendee merge is still pending, from the records the listing read (the few it did not are
     fetched; none in a cycle without changes). An event created this run merges against nothing:
     its attendees are all added to the new side. Apply merges the events named here too."""
     if not configuration.events.attendees:
@@ -333,6 +334,8 @@ def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, store
             jobs.append(("", update.store.salesforce_id, update.store.exchange_id))
     by_event = {p.salesforce_id: p for p in stored}
     jobs += [("", event_id, by_event[event_id].exchange_id) for event_id in invitees_changed if event_id in by_event]
+    # Pairs whose attendee merge never completed (a killed run, a failed write): apply merges them.
+    jobs += [("", p.salesforce_id, p.exchange_id) for p in stored if attendees_pending(p)]
     if not jobs:
         return (), ()
     known = {r.id: r for listing in listings.values() for r in listing.snapshot.records}

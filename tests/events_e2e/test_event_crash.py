@@ -190,6 +190,7 @@ def test_an_attendee_write_that_failed_is_retried_though_the_event_does_not_chan
     world.sandbox.faults.add(FaultRule("record_failure", service="salesforce", operation="composite_create", times=1))
     _, outcome = world.cycle()
     assert [r.object for r in outcome.records.errors] == ["event"] and "EventRelation" in outcome.records.errors[0].error
+    assert plan_attendee_writes(world.plan()), "the plan names the retried merge (--detailed-exitcode sees it)"
     _, outcome = world.cycle()
     assert outcome.ok, outcome.records
     [kickoff] = subjects(world.everything(salesforce_events(world, alice, zone)), "Initech kickoff")
