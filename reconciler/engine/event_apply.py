@@ -26,8 +26,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from reconciler.config import ConfigSet, SyncConfiguration
-from reconciler.connectors.errors import ConnectorError, ErrorKind
-from reconciler.connectors.salesforce import SalesforceConnector, SalesforceUser, soql_literal
+from reconciler.connectors.errors import ConnectorError
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
 from reconciler.sync import ActionKind, Pair, Side, SyncPolicy, UpdateOp, WriteStatus
@@ -35,7 +34,7 @@ from reconciler.sync.events import (ATTENDEES_RETRY, SYNCED_ATTENDEES, AttendeeC
                                     first_attendee_sync, related_record)
 
 from .executor import RecordApplyOutcome, UserApplyResult, _record_status, _UserRun, refusal
-from .events import EventStores, event_policy, event_stores, merge_event_attendees
+from .events import EventStores, event_policy, event_stores, merge_event_attendees, user_zone
 from .records import DEFAULT_PARALLEL, Progress, _silent, pair_from_record, pair_to_record
 from .runtime import Runtime
 
@@ -50,8 +49,8 @@ def apply_event_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime,
         assert entry.salesforce_user_id is not None and entry.mailbox is not None
         try:
             policy = event_policy(configuration)
-            stores = event_stores(runtime, configuration, policy, _owner(runtime, configuration, entry.salesforce_user_id),
-                                  entry.mailbox, datetime.now(timezone.utc))
+            stores = event_stores(runtime, configuration, policy, entry.salesforce_user_id,
+                                  user_zone(entry.salesforce_user_zone), entry.mailbox, datetime.now(timezone.utc))
             if entry.reset:
                 store.reset_user(entry.user, entry.object)  # type: ignore[arg-type]
             store.set_link(entry.user, linked=True, mailbox=entry.mailbox)
@@ -70,16 +69,6 @@ def apply_event_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime,
             result = UserApplyResult(entry.user, entry.object, "error", error=str(error))
     _record_status(store, entry, result)
     return result
-
-
-def _owner(runtime: Runtime, configuration: SyncConfiguration, owner_id: str) -> SalesforceUser:
-    """The event owner as the directory knows them (their TimeZoneSidKey places all-day reminders)."""
-    connector = runtime.salesforce(configuration.salesforce_connection)
-    rows = connector.query_all(f"SELECT {SalesforceConnector._USER_FIELDS} FROM User WHERE Id = {soql_literal(owner_id)}",
-                               "reading the event owner")
-    if not rows:
-        raise ConnectorError(ErrorKind.NOT_FOUND, f"no Salesforce user {owner_id}", fix="plan again")
-    return SalesforceConnector._user(rows[0])
 
 
 _RELATION_BATCH = 200

@@ -32,7 +32,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from reconciler.config import SyncConfiguration
 from reconciler.connectors.errors import ConnectorError
 from reconciler.connectors.exchange_events import ExchangeCalendarStore
-from reconciler.connectors.salesforce import SalesforceUser
 from reconciler.connectors.salesforce_events import EventFeed, SalesforceEventStore, event_fields
 from reconciler.plan.records import AttendeeChange, AttendeeOverflow, UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
@@ -53,7 +52,7 @@ CHILD_EVENT_REASON = ("a Salesforce child event (an invitee's copy of a meeting)
                       "the invitee's own copy of the meeting, and is never created in Exchange")
 
 
-def user_zone(user: SalesforceUser) -> dt.tzinfo:
+def user_zone(time_zone: str | None) -> dt.tzinfo:
     """The zone the codecs work in: the user's Salesforce TimeZoneSidKey (UTC when unknown).
 
     It places an all-day event's Salesforce reminder. For Exchange it is only the fallback: new
@@ -61,7 +60,7 @@ def user_zone(user: SalesforceUser) -> dt.tzinfo:
     Outlook's options), and this zone serves when the mailbox has none. Instants and all-day dates
     read back the same whatever the zone (each item carries its own)."""
     try:
-        return ZoneInfo(user.time_zone or "UTC")
+        return ZoneInfo(time_zone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
 
@@ -75,19 +74,18 @@ class EventStores:
     exchange: ExchangeCalendarStore
 
 
-def event_stores(runtime: Runtime, configuration: SyncConfiguration, policy: SyncPolicy, user: SalesforceUser,
-                 mailbox: str, now: dt.datetime, feed: EventFeed | None = None) -> EventStores:
+def event_stores(runtime: Runtime, configuration: SyncConfiguration, policy: SyncPolicy, owner_id: str,
+                 zone: dt.tzinfo, mailbox: str, now: dt.datetime, feed: EventFeed | None = None) -> EventStores:
     """This thread's event stores for one user: the owned events and the mailbox's calendar, both in
     the window, with the privacy mode, the category selection and the invitation settings; the
     Salesforce side served by the cycle's org ``feed`` where it covers the user."""
     settings = configuration.events
     window = event_window(configuration, now)
-    zone = user_zone(user)
     private = PrivateEvents(settings.private_events)
     mapped = {f.exchange_field: f for f in policy.mapping.fields}
     masked_keys = [key for key in MASKED_KEYS if key in mapped]
     salesforce = SalesforceEventStore(
-        runtime.salesforce(configuration.salesforce_connection), user.id, window, zone, private,
+        runtime.salesforce(configuration.salesforce_connection), owner_id, window, zone, private,
         masked_names={key: mapped[key].name_on(Side.SALESFORCE) for key in masked_keys},
         fields=event_fields(policy.mapping), feed=feed)
     exchange = ExchangeCalendarStore(
@@ -191,7 +189,8 @@ def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[Roste
     # full still asks on their own, as for contacts).
     feed_failed = isinstance(org_feed, str) and start[Side.SALESFORCE] is not None
     try:
-        stores = event_stores(runtime, configuration, policy, entry.salesforce_user, entry.mailbox, now,
+        stores = event_stores(runtime, configuration, policy, entry.salesforce_user.id,
+                              user_zone(entry.salesforce_user.time_zone), entry.mailbox, now,
                               None if isinstance(org_feed, str) else org_feed)
         series = [] if feed_failed else stores.salesforce.unsynced_series()
     except ConnectorError as error:
@@ -238,7 +237,7 @@ def plan_user_events(runtime: Runtime, store: StateStore, roster: Sequence[Roste
     next_cursors = {side.value: listing.cursor for side, listing in listings.items() if listing.cursor is not None}
     return UserRecordPlan(
         status=UserSyncStatus.PLANNED, reason="; ".join(errors), direction=configuration.events.direction,
-        salesforce_user_id=entry.salesforce_user.id, reset=reset,
+        salesforce_user_id=entry.salesforce_user.id, salesforce_user_zone=entry.salesforce_user.time_zone, reset=reset,
         start_cursors={side.value: cursor for side, cursor in start.items()},
         next_cursors=next_cursors, cursors_final=not errors and not waiting and len(next_cursors) == 2,
         listing_errors=errors, actions=tuple(actions), bookkeeping=bookkeeping, halt=halt, revisits=revisits,

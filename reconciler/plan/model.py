@@ -3,7 +3,9 @@
 A plan is a contract between the moment it was made and the moment it is applied. It carries the
 digest of the configuration files and the state lineage and serial it was computed against, so that
 apply can refuse it when the world moved in between (the terraform saved-plan rule). The JSON form
-is versioned by ``format_version`` so an older reconciler never half-understands a newer plan.
+is versioned by ``format_version`` so an older reconciler never half-understands a newer plan, and
+a newer one never applies an older plan that lacks what apply now relies on (terraform refuses a
+plan made by another version for the same reason: a plan lives minutes, planning again is cheap).
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: record entries carry the owner's Salesforce zone
 PLAN_FILE_KIND = "reconciler-plan"
 
 
 class PlanFormatError(ValueError):
-    """A plan file this reconciler cannot read (not a plan, corrupt, or written by a newer version)."""
+    """A plan file this reconciler cannot read (not a plan, corrupt, or written by another version)."""
 
 
 class _Absent:
@@ -241,6 +243,10 @@ class Plan:
                 f"this plan has format_version {version}, newer than this reconciler understands "
                 f"({FORMAT_VERSION}); apply it with the reconciler version that wrote it, or run "
                 "`reconcile plan` again with this one")
+        if version < FORMAT_VERSION:
+            raise PlanFormatError(
+                f"this plan has format_version {version}, written by an older reconciler; "
+                f"run `reconcile plan` again with this one (format_version {FORMAT_VERSION})")
         try:
             return cls(
                 plan_id=str(doc["plan_id"]),

@@ -100,7 +100,8 @@ class UserRecordPlan:
     failed them (apply forgets them with the cursors); ``full_listings`` maps each side listed in
     full to the ISO time the listing began (apply records it with the cursors). ``attendees`` are
     the attendee writes an event entry expects, ``attendee_overflow`` its events with more
-    attendees than sync.
+    attendees than sync. ``salesforce_user_zone`` is the owner's Salesforce TimeZoneSidKey as the
+    plan read it (event entries: the zone of all-day reminders), so apply needs no directory read.
     """
 
     user: str
@@ -111,6 +112,7 @@ class UserRecordPlan:
     direction: str | None = None
     mailbox: str | None = None
     salesforce_user_id: str | None = None
+    salesforce_user_zone: str | None = None
     reset: bool = False
     start_cursors: Mapping[str, str | None] = field(default_factory=dict)
     next_cursors: Mapping[str, str] = field(default_factory=dict)
@@ -150,6 +152,7 @@ class UserRecordPlan:
             "direction": self.direction,
             "mailbox": self.mailbox,
             "salesforce_user_id": self.salesforce_user_id,
+            "salesforce_user_zone": self.salesforce_user_zone,
             "reset": self.reset,
             "start_cursors": dict(self.start_cursors),
             "next_cursors": dict(self.next_cursors),
@@ -171,7 +174,8 @@ class UserRecordPlan:
         return cls(
             user=doc["user"], object=doc["object"], status=doc["status"], reason=doc.get("reason", ""),
             configuration=doc.get("configuration"), direction=doc.get("direction"), mailbox=doc.get("mailbox"),
-            salesforce_user_id=doc.get("salesforce_user_id"), reset=bool(doc.get("reset", False)),
+            salesforce_user_id=doc.get("salesforce_user_id"), salesforce_user_zone=doc.get("salesforce_user_zone"),
+            reset=bool(doc.get("reset", False)),
             start_cursors=dict(doc.get("start_cursors") or {}), next_cursors=dict(doc.get("next_cursors") or {}),
             cursors_final=bool(doc.get("cursors_final", False)),
             listing_errors=tuple(doc.get("listing_errors", ())),

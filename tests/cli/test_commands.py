@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from reconciler import cli as cli_module
+from reconciler.plan import FORMAT_VERSION
 from reconciler.state import StateStore
 
 from .conftest import EXAMPLES, Reconcile
@@ -114,7 +115,7 @@ def test_a_plan_of_a_newer_format_is_refused(config_dir: Path, reconcile: Reconc
     for command in (["show", "plan.json"], ["apply", "-c", "config", "--state", "state.db", "plan.json"]):
         result = reconcile(*command)
         assert result.exit_code == 1
-        assert "format_version 99, newer than this reconciler understands (1)" in result.stderr
+        assert f"format_version 99, newer than this reconciler understands ({FORMAT_VERSION})" in result.stderr
         assert "Traceback" not in result.output
 
 

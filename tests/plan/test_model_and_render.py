@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from reconciler.plan import (EffectKind, FieldChange, Plan, PlanFormatError, UserEffect, describe_effect,
-                             diff_config, render_markdown, render_text, select_changes, user_effects)
+from reconciler.plan import (FORMAT_VERSION, EffectKind, FieldChange, Plan, PlanFormatError, UserEffect,
+                             describe_effect, diff_config, render_markdown, render_text, select_changes,
+                             user_effects)
 
 from .resources import by_address, configuration, resource, user
 
@@ -33,15 +34,22 @@ def test_json_round_trip_keeps_everything():
 
 def test_a_newer_format_version_is_refused_clearly():
     doc = json.loads(sample_plan().to_json())
-    doc["format_version"] = 2
-    with pytest.raises(PlanFormatError, match="format_version 2, newer than this reconciler understands"):
+    doc["format_version"] = FORMAT_VERSION + 1
+    with pytest.raises(PlanFormatError, match=f"format_version {FORMAT_VERSION + 1}, newer than this reconciler"):
+        Plan.from_json(json.dumps(doc))
+
+
+def test_an_older_format_version_is_refused_with_plan_again():
+    doc = json.loads(sample_plan().to_json())
+    doc["format_version"] = FORMAT_VERSION - 1
+    with pytest.raises(PlanFormatError, match="written by an older reconciler; run `reconcile plan` again"):
         Plan.from_json(json.dumps(doc))
 
 
 @pytest.mark.parametrize("text, message", [
     ("{not json", "invalid JSON"),
     ('{"kind": "something-else"}', "not a plan file"),
-    ('{"kind": "reconciler-plan", "format_version": 1}', "corrupt plan file"),
+    (f'{{"kind": "reconciler-plan", "format_version": {FORMAT_VERSION}}}', "corrupt plan file"),
 ])
 def test_other_files_are_refused(text, message):
     with pytest.raises(PlanFormatError, match=message):
