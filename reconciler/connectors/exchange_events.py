@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -371,7 +372,9 @@ class ExchangeCalendarStore(RecordStore):
         return touched
 
     def write(self, batch: Sequence[WriteOp]) -> list[WriteResult]:
-        """Creates by CreateItem (invitations only when configured), updates by UpdateItem with the
+        """Creates by CreateItem, a meeting's attendees in the item itself (a create's ``Attendees``,
+        a tuple of :class:`Attendee`: the Salesforce invitees of an event created here; invitations
+        only when configured), updates by UpdateItem with the
         expected ChangeKey and NeverOverwrite, deletes by DeleteItem (cancellations only when
         configured), after one GetItem that checks the ChangeKeys (:meth:`MailboxItems.write`)."""
         return self.items.write(batch, _FETCH_FIELDS, self._create, self._update, self._delete)
@@ -382,11 +385,14 @@ class ExchangeCalendarStore(RecordStore):
         items = []
         for index, op in creates:
             item = CalendarItem(account=account, folder=folder)
+            fields = {name: value for name, value in op.fields.items() if name != "Attendees"}
             try:
-                self._apply(item, op.fields, None)
+                self._apply(item, fields, None)
             except (ConnectorError, EventTimeError, ValueError) as error:
                 results[index] = WriteResult.failed(getattr(error, "message", str(error)), retryable=False)
                 continue
+            if op.fields.get("Attendees"):
+                item.required_attendees, item.optional_attendees = _ews_attendees(op.fields["Attendees"])
             if self.selection == "category" and self.category:
                 item.categories = [self.category]   # made for this data set: it must stay in it
             if op.salesforce_id_stamp:
@@ -421,29 +427,57 @@ class ExchangeCalendarStore(RecordStore):
         """Whether Exchange mails attendees a meeting's invitation or update (``sendInvitations``)."""
         return SEND_TO_ALL_AND_SAVE_COPY if self.send_invitations else SEND_TO_NONE
 
-    def change_attendees(self, record_id: str, expected_version: str, add: Sequence[str],
-                         remove: Sequence[str]) -> WriteResult:
-        """Add attendees (invitees added in Salesforce) to an item and remove others (invitees
-        removed there), conditionally. Exchange sends the invitations and updates only when
-        ``sendInvitations`` is on; otherwise the attendee list only records the change."""
-        [item] = self.items.get([record_id], _FETCH_FIELDS, "reading an event before changing attendees").values()
-        refused = self.items.refusal(item, expected_version)
-        if refused is not None:
-            return refused
-        removed = {email.lower() for email in remove}
+    def change_attendees(self, edits: Sequence[AttendeeEdit]) -> list[WriteResult]:
+        """Add attendees (invitees added in Salesforce) to items and remove others (invitees removed
+        there), each conditional on its ChangeKey: one GetItem and one UpdateItem (NeverOverwrite)
+        per 100 items, one result per edit, in order (an item that moved answers ``conflict``).
+        Exchange sends the invitations and updates only when ``sendInvitations`` is on; otherwise
+        the attendee list only records the change. An edit that changes nothing costs no write."""
+        current = self.items.get([edit.record_id for edit in edits], _FETCH_FIELDS,
+                                 "reading events before changing attendees")
+        results: list[WriteResult | None] = [None] * len(edits)
+        changes = []
+        for index, edit in enumerate(edits):
+            item = current.get(edit.record_id)
+            refused = self.items.refusal(item, edit.expected_version)
+            if refused is not None:
+                results[index] = refused
+                continue
+            touched = _edit_attendees(item, edit.add, edit.remove)
+            changes.append((index, UpdateOp(edit.record_id, edit.expected_version, {}), item, touched))
+        self.items.update("changing attendees", changes, self._invitations(), results)
+        return [r if r is not None else WriteResult.failed("no result from Exchange", retryable=True) for r in results]
 
-        def kept(attendees: Sequence[EwsAttendee] | None) -> list[EwsAttendee]:
-            return [a for a in attendees or [] if not (a.mailbox and (a.mailbox.email_address or "").lower() in removed)]
 
-        required, optional = kept(item.required_attendees), kept(item.optional_attendees)
-        present = {(a.mailbox.email_address or "").lower() for a in [*required, *optional] if a.mailbox}
-        added = [EwsAttendee(mailbox=Mailbox(email_address=email)) for email in add if email.lower() not in present]
-        if not added and len(required) == len(item.required_attendees or []) and \
-                len(optional) == len(item.optional_attendees or []):
-            return WriteResult.ok(record_id, expected_version)
-        item.required_attendees, item.optional_attendees = [*required, *added], optional
-        results: list[WriteResult | None] = [None]
-        self.items.update("changing attendees", [(0, UpdateOp(record_id, expected_version, {}), item,
-                                                  ["required_attendees", "optional_attendees"])],
-                          self._invitations(), results)
-        return results[0] or WriteResult.failed("no result from Exchange", retryable=True)
+@dataclass(frozen=True)
+class AttendeeEdit:
+    """The attendees to add to and remove from one item, expected at ``expected_version``."""
+
+    record_id: str
+    expected_version: str
+    add: Sequence[str]
+    remove: Sequence[str]
+
+
+def _ews_attendees(attendees: Sequence[Attendee]) -> tuple[list[EwsAttendee], list[EwsAttendee]]:
+    """Required and optional EWS attendees of a new item, with no response yet."""
+    return ([EwsAttendee(mailbox=Mailbox(email_address=a.email)) for a in attendees if not a.optional],
+            [EwsAttendee(mailbox=Mailbox(email_address=a.email)) for a in attendees if a.optional])
+
+
+def _edit_attendees(item: CalendarItem, add: Sequence[str], remove: Sequence[str]) -> list[str]:
+    """Remove the ``remove`` addresses from ``item``'s attendees and add the ``add`` ones not there
+    yet (as required); returns the exchangelib fields touched (none when nothing changed)."""
+    removed = {email.lower() for email in remove}
+
+    def kept(attendees: Sequence[EwsAttendee] | None) -> list[EwsAttendee]:
+        return [a for a in attendees or [] if not (a.mailbox and (a.mailbox.email_address or "").lower() in removed)]
+
+    required, optional = kept(item.required_attendees), kept(item.optional_attendees)
+    present = {(a.mailbox.email_address or "").lower() for a in [*required, *optional] if a.mailbox}
+    added = [EwsAttendee(mailbox=Mailbox(email_address=email)) for email in add if email.lower() not in present]
+    if not added and len(required) == len(item.required_attendees or []) and \
+            len(optional) == len(item.optional_attendees or []):
+        return []
+    item.required_attendees, item.optional_attendees = [*required, *added], optional
+    return ["required_attendees", "optional_attendees"]

@@ -29,8 +29,9 @@ from reconciler.config import ConfigSet, SyncConfiguration
 from reconciler.connectors.errors import ConnectorError
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
-from reconciler.sync import ActionKind, Pair, Side, SyncPolicy, UpdateOp, WriteStatus
-from reconciler.sync.events import (ATTENDEES_RETRY, SYNCED_ATTENDEES, AttendeeChanges, attendees_pending,
+from reconciler.connectors.exchange_events import AttendeeEdit
+from reconciler.sync import ActionKind, CreateOp, Pair, Side, SyncPolicy, UpdateOp, WriteStatus
+from reconciler.sync.events import (ATTENDEES_RETRY, SYNCED_ATTENDEES, Attendee, AttendeeChanges, attendees_pending,
                                     first_attendee_sync, related_record)
 
 from .executor import RecordApplyOutcome, UserApplyResult, _record_status, _UserRun, refusal
@@ -59,9 +60,15 @@ def apply_event_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime,
             synced_before = {p.salesforce_id: p.base[SYNCED_ATTENDEES]
                              for p in map(pair_from_record, store.pairs(entry.user, entry.object))
                              if SYNCED_ATTENDEES in p.base}
-            result = _UserRun(entry, policy, stores, store, on_written).run()  # type: ignore[arg-type]
-            problems = sync_attendees(entry, configuration, policy, stores, store, syncing_mailboxes, result,
-                                      synced_before)
+            problems: list[str] = []
+
+            def attendees(run_result: UserApplyResult) -> bool:
+                outcome = sync_attendees(entry, configuration, policy, stores, store, syncing_mailboxes, run_result,
+                                         synced_before)
+                problems.extend(outcome.problems)
+                return outcome.written
+
+            result = _UserRun(with_invitees(entry), policy, stores, store, on_written).run(attendees)  # type: ignore[arg-type]
             if problems:
                 result.state = "error"
                 result.error = "; ".join(filter(None, [result.error, *problems]))
@@ -74,11 +81,44 @@ def apply_event_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime,
 _RELATION_BATCH = 200
 
 
+def with_invitees(entry: UserRecordPlan) -> UserRecordPlan:
+    """The entry with each meeting created in Exchange carrying its Salesforce invitees (the plan's
+    ``invite`` changes of the event, which merged against nothing) as the item's attendees, so the
+    CreateItem makes the meeting whole: no GetItem and UpdateItem of its own afterwards. The
+    attendee step still merges it (the item then lists them, so it writes nothing) and stores the
+    merge base; an invitee added in Salesforce since the plan is added there, as on any item."""
+    invitees: dict[str, list[Attendee]] = {}
+    for change in entry.attendees:
+        if change.change == "invite" and change.salesforce_id and change.exchange_id is None:
+            invitees.setdefault(change.salesforce_id, []).append(Attendee(change.who, None, False))
+    if not invitees:
+        return entry
+    actions = []
+    for action in entry.actions:
+        create = action.exchange_write
+        if (action.kind is ActionKind.CREATE_EXCHANGE and isinstance(create, CreateOp)
+                and action.salesforce_id in invitees):
+            action = replace(action, exchange_write=replace(create, fields={
+                **create.fields, "Attendees": tuple(invitees[action.salesforce_id])}))
+        actions.append(action)
+    return replace(entry, actions=tuple(actions))
+
+
+@dataclass(frozen=True)
+class AttendeeOutcome:
+    """What the attendee step did: its failures, and whether it wrote anything (the cursors then
+    move past its writes too)."""
+
+    problems: list[str]
+    written: bool
+
+
 def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, policy: SyncPolicy, stores: EventStores,
                    store: StateStore, syncing_mailboxes: frozenset[str], result: UserApplyResult,
-                   synced_before: Mapping[str, Sequence[str]]) -> list[str]:
+                   synced_before: Mapping[str, Sequence[str]]) -> AttendeeOutcome:
     """Attendees of the events this run created, updated or paired, and of every pair whose
-    attendees are still pending (:func:`attendees_pending`); returns the failures.
+    attendees are still pending (:func:`attendees_pending`); returns the failures and whether
+    anything was written.
 
     Only those events are read (two look-ups), so a cycle without changes makes no call here. The
     attendee lists of the organizer's item (or of a meeting organised outside
@@ -92,12 +132,15 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
     otherwise the old one stays, flagged :data:`ATTENDEES_RETRY`, so the next apply merges again
     even if the event does not change. A pair whose attendees are not its own to sync (a child
     event, an invitee's copy) or one of whose records left the data set is stored as merged with
-    nothing to merge."""
+    nothing to merge. The pairs of the events and items written here take the versions those
+    writes left (a relation write can move the event's SystemModstamp, an attendee change moves
+    the item's ChangeKey), so the cursors move past them and the next cycle reads nothing back.
+    Attendee changes go 100 items to a GetItem and an UpdateItem."""
     settings = configuration.events
     all_pairs = _keep_merge_bases(entry, store, [pair_from_record(p) for p in store.pairs(entry.user, entry.object)],
                                   synced_before)
     if not (settings.attendees or settings.relate_to_records):
-        return []
+        return AttendeeOutcome([], False)
     touched: set[str] = set()   # Salesforce ids and Exchange ids
     for action in entry.actions:
         if action.writes or action.kind is ActionKind.PAIR:
@@ -111,7 +154,7 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
         touched.update(filter(None, (change.salesforce_id, change.exchange_id)))
     pairs = [p for p in all_pairs if p.salesforce_id in touched or p.exchange_id in touched or attendees_pending(p)]
     if not pairs:
-        return []
+        return AttendeeOutcome([], False)
     mailbox = entry.mailbox or ""
     exchange = {r.id: r for r in stores.exchange.fetch([p.exchange_id for p in pairs])}
     salesforce = {r.id: r for r in stores.salesforce.fetch([p.salesforce_id for p in pairs])}
@@ -145,6 +188,7 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
                 and policy.direction.writes(Side.SALESFORCE) and (who := related_record(plan))):
             who_ops.append(UpdateOp(event.id, event.version, {"WhoId": who}))
     failed: set[str] = set()   # Salesforce ids of events with a failed attendee write
+    written_events: set[str] = set()   # Salesforce ids of events with a successful write here
     # WhoId first: a relation write moves the event's SystemModstamp, the version WhoId's update expects.
     for start in range(0, len(who_ops), stores.salesforce.max_batch):
         chunk_ops = who_ops[start:start + stores.salesforce.max_batch]
@@ -152,6 +196,8 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
             if answer.status is not WriteStatus.OK:
                 failed.add(op.record_id)   # still a first sync next cycle, which sets WhoId again
                 problems.append(f"WhoId: {answer.message}")
+            else:
+                written_events.add(op.record_id)
     writes = [(m.pair.salesforce_id, op) for m in merges for op in m.relation_writes()]
     for start in range(0, len(writes), _RELATION_BATCH):
         chunk = writes[start:start + _RELATION_BATCH]
@@ -165,17 +211,26 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
             if answer.status is not WriteStatus.OK:
                 failed.add(owner)
                 problems.append(f"EventRelation of {owner}: {answer.message}")
-    for merge in merges:
-        if merge.changes.invite or merge.changes.uninvite:
-            answer = stores.exchange.change_attendees(merge.item_id, merge.item_version, merge.changes.invite,
-                                                      merge.changes.uninvite)
+            else:
+                written_events.add(owner)
+    versions: dict[str, dict[Side, str]] = {}   # Salesforce id -> the versions the writes here left
+    edits = [(m, AttendeeEdit(m.item_id, m.item_version, m.changes.invite, m.changes.uninvite))
+             for m in merges if m.changes.invite or m.changes.uninvite]
+    for start in range(0, len(edits), stores.exchange.max_batch):
+        chunk_edits = edits[start:start + stores.exchange.max_batch]
+        for (merge, edit), answer in zip(chunk_edits, stores.exchange.change_attendees([e for _, e in chunk_edits])):
             if answer.status is not WriteStatus.OK:
                 failed.add(merge.pair.salesforce_id)
                 problems.append(f"changing the attendees of {merge.item_id}: {answer.message}")
+            elif answer.version and answer.version != edit.expected_version:
+                versions.setdefault(merge.pair.salesforce_id, {})[Side.EXCHANGE] = answer.version
+    if written_events:
+        for event_id, version in stores.salesforce.connector.versions("Event", sorted(written_events)).items():
+            versions.setdefault(event_id, {})[Side.SALESFORCE] = version
     _store_merge_bases(entry, store, [*nothing_to_merge, *((m.pair.salesforce_id, m.changes.synced) for m in merges
                                                    if m.pair.salesforce_id not in failed)],
-                       retry=failed)
-    return problems
+                       retry=failed, versions=versions)
+    return AttendeeOutcome(problems, bool(written_events or versions))
 
 
 @dataclass(frozen=True)
@@ -197,22 +252,27 @@ class _AttendeeMerge:
 
 
 def _store_merge_bases(entry: UserRecordPlan, store: StateStore, bases: Sequence[tuple[str, Sequence[str]]],
-                       retry: Collection[str] = ()) -> None:
+                       retry: Collection[str] = (), versions: Mapping[str, Mapping[Side, str]] | None = None) -> None:
     """Write attendee merge bases into the pairs as they are stored now (one batch; unchanged ones
     skipped). An empty base is written too: the key marks the pair's attendees as merged. Pairs
     named in ``retry`` (a write of their merge failed) keep their base, flagged to merge again;
-    a pair never merged needs no flag (it is pending already)."""
+    a pair never merged needs no flag (it is pending already). ``versions`` (by Salesforce id)
+    are the versions the attendee writes left on either side."""
+    versions = versions or {}
     wanted = {salesforce_id: sorted(synced) for salesforce_id, synced in bases}
-    current = [pair_from_record(p) for p in store.pairs(entry.user, entry.object)] if wanted or retry else []
+    current = [pair_from_record(p) for p in store.pairs(entry.user, entry.object)] if wanted or retry or versions else []
     changed: list[Pair] = []
-    for pair in current:
+    for stored in current:
+        moved = versions.get(stored.salesforce_id, {})
+        pair = replace(stored, salesforce_version=moved.get(Side.SALESFORCE, stored.salesforce_version),
+                       exchange_version=moved.get(Side.EXCHANGE, stored.exchange_version))
         base = dict(pair.base)
         if pair.salesforce_id in wanted:
             base[SYNCED_ATTENDEES] = wanted[pair.salesforce_id]
             base.pop(ATTENDEES_RETRY, None)
         elif pair.salesforce_id in retry and not first_attendee_sync(pair):
             base[ATTENDEES_RETRY] = True
-        if base != pair.base:
+        if replace(pair, base=base) != stored:
             changed.append(replace(pair, base=base))
     if changed:
         store.commit_batch(entry.user, entry.object, [pair_to_record(p) for p in changed], [], [])  # type: ignore[arg-type]

@@ -131,11 +131,15 @@ class _UserRun:
         self.deleted: dict[Side, set[str]] = {side: set() for side in Side}
         self.revisited_again: set[tuple[str, str]] = set()
 
-    def run(self) -> UserApplyResult:
+    def run(self, after_writes: Callable[[UserApplyResult], bool] = lambda result: False) -> UserApplyResult:
+        """The entry's batches, then ``after_writes`` (events: the attendee step; it answers whether
+        it wrote anything), then the cursors: moved past this run's writes only once every write of
+        the run is made and its pairs carry the versions it left, so the next cycle does not read
+        them back as changes."""
         actions = self._without_salesforce_twins(list(self.entry.actions))
         for chunk in _chunks(actions, self.stamps, self.stores.salesforce.max_batch, self.stores.exchange.max_batch):
             self._run_chunk(chunk)
-        self._finish()
+        self._finish(after_writes)
         return self.result
 
     def _without_salesforce_twins(self, actions: list[Action]) -> list[Action]:
@@ -265,16 +269,18 @@ class _UserRun:
         except PairConflict as error:
             self.failures.append(str(error))
 
-    def _finish(self) -> None:
+    def _finish(self, after_writes: Callable[[UserApplyResult], bool]) -> None:
         entry = self.entry
         if entry.listing_errors:
             self.failures.extend(entry.listing_errors)
         final = self.cursors_final and not self.failures
         self._commit(entry.bookkeeping)
+        wrote_after = after_writes(self.result)
         if final:
             # Revisits this plan read are done with the cursors; any deferred again this run were
             # added back by their batch's commit, and "done" only forgets those read before it.
-            self._commit((), self._cursors_past_own_writes() if self.result.written else entry.next_cursors,
+            self._commit((), self._cursors_past_own_writes() if self.result.written or wrote_after
+                         else entry.next_cursors,
                          full_listings={side: datetime.fromisoformat(at) for side, at in entry.full_listings.items()},
                          revisits_done=[RecordRef(side, record_id) for side, record_id in entry.revisits  # type: ignore[arg-type]
                                         if (side, record_id) not in self.revisited_again])
