@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 from harness import (Case, Phase, SandboxProcess, argument_parser, batches, measured, parse_sizes, run_benchmark,
-                     wait_past_change_window)
+                     sandbox_connections, wait_past_change_window)
 
 from reconciler.connectors.exchange import EWS_BATCH, SYNC_PAGE, ExchangeConnector
 from reconciler.connectors.exchange_events import ExchangeCalendarStore
@@ -42,9 +42,10 @@ from reconciler.connectors.salesforce_events import SalesforceEventStore
 from reconciler.engine.configuration import config_root
 from reconciler.engine.cycle import apply_cycle, plan_cycle, plan_has_changes
 from reconciler.engine.events import EVENT_OBJECT
+from reconciler.engine.records import list_side
 from reconciler.engine.runtime import sandbox_dir
 from reconciler.plan.records import record_entries
-from reconciler.sandbox.generate import (BENCH_DOMAIN, COLLEAGUES, GUESTS, INVITED_CONTACTS, LEADS_PER_USER,
+from reconciler.sandbox.generate import (COLLEAGUES, GUESTS, INVITED_CONTACTS, LEADS_PER_USER,
                                          bench_user_address)
 from reconciler.state import StateStore, resolve_state_url
 from reconciler.sync import SourceRecord
@@ -65,16 +66,8 @@ def _config_documents(events: int) -> list[dict[str, Any]]:
     """Connections to the sandbox, the bench user, and a two-way events configuration (attendees,
     relateToRecords, no invitations) whose window holds every generated event and whose limits let
     the largest case through: the benchmark measures a cycle, not the guards."""
-    secrets = sandbox_dir(Path(".")) / "secrets"
     return [
-        {"apiVersion": "reconciler/v1", "kind": "Connection", "metadata": {"name": "bench-salesforce"},
-         "spec": {"salesforce": {"instanceUrl": "sandbox://local", "auth": {
-             "type": "client_credentials", "clientId": "reconciler-sandbox",
-             "clientSecret": {"secretRef": {"file": str(secrets / "salesforce.clientSecret")}}}}}},
-        {"apiVersion": "reconciler/v1", "kind": "Connection", "metadata": {"name": "bench-exchange"},
-         "spec": {"exchange": {"ewsUrl": "sandbox://local", "domains": [BENCH_DOMAIN], "auth": {
-             "type": "service_account", "username": f"svc-reconciler@{BENCH_DOMAIN}",
-             "password": {"secretRef": {"file": str(secrets / "exchange.serviceAccountPassword")}}}}}},
+        *sandbox_connections(),
         {"apiVersion": "reconciler/v1", "kind": "User", "metadata": {"name": USER},
          "spec": {"salesforceUsername": bench_user_address(1)}},
         {"apiVersion": "reconciler/v1", "kind": "SyncConfiguration", "metadata": {"name": "bench-events"},
@@ -141,15 +134,12 @@ def _newest_salesforce_stamps(sandbox: SandboxProcess) -> list[str]:
                                            "reading the newest stamp")]
 
 
-def _list_all(store: RecordStore) -> list[SourceRecord]:
-    records: list[SourceRecord] = []
-    cursor = None
-    while True:
-        page = store.list_changes(cursor)
-        records += page.records
-        cursor = page.cursor
-        if page.complete:
-            return records
+def _listed(store: RecordStore) -> tuple[SourceRecord, ...]:
+    """Every record of a store, as the engine lists a side in full."""
+    listing = list_side(store, None)
+    if listing.error:
+        raise RuntimeError(f"listing for the result check failed: {listing.error}")
+    return listing.snapshot.records
 
 
 def _check_result(sandbox: SandboxProcess, store: StateStore, events: int) -> dict[str, int]:
@@ -162,8 +152,8 @@ def _check_result(sandbox: SandboxProcess, store: StateStore, events: int) -> di
     zone = ZoneInfo(owner.time_zone or "UTC")
     exchange = ExchangeConnector(sandbox.exchange_settings())
     try:
-        in_salesforce = _list_all(SalesforceEventStore(salesforce, owner.id, window, zone, PrivateEvents.SKIP))
-        in_exchange = _list_all(ExchangeCalendarStore(exchange, bench_user_address(1), window, zone))
+        in_salesforce = _listed(SalesforceEventStore(salesforce, owner.id, window, zone, PrivateEvents.SKIP))
+        in_exchange = _listed(ExchangeCalendarStore(exchange, bench_user_address(1), window, zone))
     finally:
         exchange.close()
     pairs = store.pairs(USER, EVENT_OBJECT)

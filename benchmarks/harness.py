@@ -29,6 +29,8 @@ from typing import Any
 from reconciler.connectors.salesforce import CURSOR_OVERLAP
 from reconciler.connectors.secrets import Secret
 from reconciler.connectors.settings import ExchangeAuth, ExchangeSettings, SalesforceAuth, SalesforceSettings
+from reconciler.engine.runtime import sandbox_dir
+from reconciler.sandbox.generate import BENCH_DOMAIN
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 _SPAWN = multiprocessing.get_context("spawn")  # a clean interpreter: no threads or sockets inherited
@@ -127,6 +129,22 @@ class SandboxProcess:
 
     def exchange_settings(self) -> ExchangeSettings:
         return exchange_settings(self.endpoints, self.data_dir / "secrets")
+
+
+def sandbox_connections() -> list[dict[str, Any]]:
+    """The Connection documents of a benchmark configuration: the configuration directory's own
+    sandbox (``sandbox://local``), its secrets referenced by file as the quickstart does."""
+    secrets = sandbox_dir(Path(".")) / "secrets"
+    return [
+        {"apiVersion": "reconciler/v1", "kind": "Connection", "metadata": {"name": "bench-salesforce"},
+         "spec": {"salesforce": {"instanceUrl": "sandbox://local", "auth": {
+             "type": "client_credentials", "clientId": "reconciler-sandbox",
+             "clientSecret": {"secretRef": {"file": str(secrets / "salesforce.clientSecret")}}}}}},
+        {"apiVersion": "reconciler/v1", "kind": "Connection", "metadata": {"name": "bench-exchange"},
+         "spec": {"exchange": {"ewsUrl": "sandbox://local", "domains": [BENCH_DOMAIN], "auth": {
+             "type": "service_account", "username": f"svc-reconciler@{BENCH_DOMAIN}",
+             "password": {"secretRef": {"file": str(secrets / "exchange.serviceAccountPassword")}}}}}},
+    ]
 
 
 def _secret(secrets_dir: Path, service: str, key: str) -> Secret:

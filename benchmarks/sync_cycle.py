@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 from harness import (Case, Phase, SandboxProcess, argument_parser, batches, measured, parse_sizes, run_benchmark,
-                     wait_past_change_window)
+                     sandbox_connections, wait_past_change_window)
 
 from reconciler.connectors.exchange import EWS_BATCH, SYNC_PAGE
 from reconciler.connectors.salesforce import COLLECTION_SIZE, IN_LIST_SIZE, QUERY_PAGE_SIZE
@@ -36,7 +36,7 @@ from reconciler.engine.cycle import apply_cycle, plan_cycle, plan_has_changes
 from reconciler.engine.records import CONTACT_OBJECT
 from reconciler.engine.runtime import sandbox_dir
 from reconciler.plan.records import record_entries
-from reconciler.sandbox.generate import BENCH_DOMAIN, bench_user_address
+from reconciler.sandbox.generate import bench_user_address
 from reconciler.state import StateStore, resolve_state_url
 from reconciler.sync.ports import CreateOp, Side, UpdateOp
 
@@ -48,17 +48,9 @@ _BATCH = {Side.SALESFORCE: COLLECTION_SIZE, Side.EXCHANGE: EWS_BATCH}
 def _config_documents(users: int, records_per_user: int) -> list[dict[str, Any]]:
     """Connections to the sandbox, one User per bench user, and a two-way contacts configuration
     whose limits let the largest case through (the benchmark measures a cycle, not the guards)."""
-    secrets = sandbox_dir(Path(".")) / "secrets"
     names = [f"user{n:05d}" for n in range(1, users + 1)]
     return [
-        {"apiVersion": "reconciler/v1", "kind": "Connection", "metadata": {"name": "bench-salesforce"},
-         "spec": {"salesforce": {"instanceUrl": "sandbox://local", "auth": {
-             "type": "client_credentials", "clientId": "reconciler-sandbox",
-             "clientSecret": {"secretRef": {"file": str(secrets / "salesforce.clientSecret")}}}}}},
-        {"apiVersion": "reconciler/v1", "kind": "Connection", "metadata": {"name": "bench-exchange"},
-         "spec": {"exchange": {"ewsUrl": "sandbox://local", "domains": [BENCH_DOMAIN], "auth": {
-             "type": "service_account", "username": f"svc-reconciler@{BENCH_DOMAIN}",
-             "password": {"secretRef": {"file": str(secrets / "exchange.serviceAccountPassword")}}}}}},
+        *sandbox_connections(),
         *({"apiVersion": "reconciler/v1", "kind": "User", "metadata": {"name": name},
            "spec": {"salesforceUsername": bench_user_address(number)}}
           for number, name in enumerate(names, start=1)),
