@@ -7,10 +7,6 @@ whether or not the event changes again."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,7 +18,7 @@ from events_e2e.conftest import calendar, edit_events, salesforce_events, subjec
 from exchangelib import Attendee, Mailbox
 from exchangelib.items import SEND_TO_NONE
 from events_e2e.test_event_costs import EVENTS_ONLY
-from sync_e2e.conftest import EXCHANGE, World
+from sync_e2e.conftest import EXCHANGE, World, apply_killed_mid_way
 
 from reconciler.connectors.salesforce import CURSOR_OVERLAP
 from reconciler.engine.runtime import sandbox_dir
@@ -77,27 +73,11 @@ def test_an_event_apply_killed_mid_way_is_finished_by_the_next_runs_without_dupl
     state = f"sqlite:///{tmp_path / 'state.db'}"
     seed, invited = _seed_with_meetings()
     with Sandbox(data_dir=sandbox_dir(config), seed=seed) as sandbox:
-        # Event writes slow enough that the kill lands between batches of a run that is still going.
-        sandbox.faults.add(FaultRule("slow", service="salesforce", operation="composite_create", delay_ms=200))
-        sandbox.faults.add(FaultRule("slow", service="exchange", operation="CreateItem", delay_ms=200))
-        child = subprocess.Popen([sys.executable, "-m", "reconciler.cli", "apply", "-c", str(config), "--state", state,
-                                  "--auto-approve", "--parallel", "1"],
-                                 cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 120
-            while sandbox.counters.counts(service).get(operation, 0) < 2:
-                assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
-                assert time.monotonic() < deadline, f"the apply never reached its second {operation}"
-                time.sleep(0.01)
-            os.kill(child.pid, signal.SIGKILL)
-        finally:
-            child.wait(timeout=30)
-        assert child.returncode == -signal.SIGKILL
-        sandbox.faults.clear()
+        killed = apply_killed_mid_way(config, state, sandbox, tmp_path, service, operation)
 
         with StateStore.open(state) as store:
             lock = store.current_lock()
-            assert lock is not None and lock.pid == child.pid, "the killed run held the state lock"
+            assert lock is not None and lock.pid == killed, "the killed run held the state lock"
             paired = len(store.pairs("bench", "event"))
             assert store.cursor("bench", "event", "exchange") is None, "cursors move only when a user is done"
         assert 0 < paired, "the kill landed after the first batch"
@@ -112,7 +92,7 @@ def test_an_event_apply_killed_mid_way_is_finished_by_the_next_runs_without_dupl
             else:
                 raise AssertionError("the re-runs did not settle in four cycles")
             with StateStore.open(state) as store:   # the first re-run took the dead run's lock over
-                assert [e.summary["pid"] for e in store.audit_log() if e.operation == "lock-takeover"] == [child.pid]
+                assert [e.summary["pid"] for e in store.audit_log() if e.operation == "lock-takeover"] == [killed]
                 assert len(store.pairs("bench", "event")) > paired, "the re-runs finished what the kill cut short"
             events = world.everything(salesforce_events(world, USER, ZONE))
             items = world.everything(calendar(world, USER, ZONE))

@@ -5,7 +5,12 @@ and edit both sides the way users would."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,7 @@ from reconciler.engine.cycle import CycleOutcome, apply_cycle, plan_cycle
 from reconciler.engine.runtime import Runtime, sandbox_dir
 from reconciler.plan import Plan
 from reconciler.plan.records import UserRecordPlan, record_entries
+from reconciler.sandbox.faults import FaultRule
 from reconciler.sandbox.server import Sandbox
 from reconciler.state import StateStore
 from reconciler.state.testing import postgres_server, postgres_url, state_url  # noqa: F401 - fixtures
@@ -155,3 +161,27 @@ def world(config_dir: Path, sandbox: Sandbox, tmp_path: Path) -> Iterator[World]
     made = World(config_dir, f"sqlite:///{tmp_path / 'state.db'}", sandbox)
     yield made
     made.close()
+
+
+def apply_killed_mid_way(config: Path, state: str, sandbox: Sandbox, cwd: Path, service: str, operation: str) -> int:
+    """Run ``reconcile apply`` in a child process with the sandbox's create operations slowed down,
+    and SIGKILL it as soon as its second ``operation`` call reached ``service`` (between batches of a
+    run that is still going). Returns the dead child's pid; the sandbox's faults are cleared."""
+    # Writes slow enough that the kill lands between batches of a run that is still going.
+    sandbox.faults.add(FaultRule("slow", service="salesforce", operation="composite_create", delay_ms=200))
+    sandbox.faults.add(FaultRule("slow", service="exchange", operation="CreateItem", delay_ms=200))
+    child = subprocess.Popen([sys.executable, "-m", "reconciler.cli", "apply", "-c", str(config), "--state", state,
+                              "--auto-approve", "--parallel", "1"],
+                             cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while sandbox.counters.counts(service).get(operation, 0) < 2:
+            assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
+            assert time.monotonic() < deadline, f"the apply never reached its second {operation}"
+            time.sleep(0.01)
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == -signal.SIGKILL
+    sandbox.faults.clear()
+    return child.pid

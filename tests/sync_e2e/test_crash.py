@@ -4,11 +4,6 @@ contact synced exactly once."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -16,12 +11,11 @@ import pytest
 
 from reconciler.engine.runtime import sandbox_dir
 from reconciler.plan.records import has_record_changes
-from reconciler.sandbox.faults import FaultRule
 from reconciler.sandbox.generate import bench_user_address, generate_seed
 from reconciler.sandbox.server import Sandbox
 from reconciler.state import StateStore
 
-from .conftest import World
+from .conftest import World, apply_killed_mid_way
 from .test_api_calls import CONFIG
 
 CONTACTS = 400   # per side; none shared, so each side creates 400 on the other
@@ -35,27 +29,11 @@ def test_an_apply_killed_mid_way_is_finished_by_the_next_runs_without_duplicates
     state = f"sqlite:///{tmp_path / 'state.db'}"
     seed = generate_seed(users=1, contacts_per_user=CONTACTS, events_per_user=0, overlap=0.0)
     with Sandbox(data_dir=sandbox_dir(config), seed=seed) as sandbox:
-        # Writes slow enough that the kill lands between batches of a run that is still going.
-        sandbox.faults.add(FaultRule("slow", service="salesforce", operation="composite_create", delay_ms=200))
-        sandbox.faults.add(FaultRule("slow", service="exchange", operation="CreateItem", delay_ms=200))
-        child = subprocess.Popen([sys.executable, "-m", "reconciler.cli", "apply", "-c", str(config), "--state", state,
-                                  "--auto-approve", "--parallel", "1"],
-                                 cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        try:
-            deadline = time.monotonic() + 120
-            while sandbox.counters.counts("salesforce").get("composite_create", 0) < 2:
-                assert child.poll() is None, child.stderr.read().decode() if child.stderr else ""
-                assert time.monotonic() < deadline, "the apply never reached its second Salesforce batch"
-                time.sleep(0.01)
-            os.kill(child.pid, signal.SIGKILL)
-        finally:
-            child.wait(timeout=30)
-        assert child.returncode == -signal.SIGKILL
-        sandbox.faults.clear()
+        killed = apply_killed_mid_way(config, state, sandbox, tmp_path, "salesforce", "composite_create")
 
         with StateStore.open(state) as store:
             lock = store.current_lock()
-            assert lock is not None and lock.pid == child.pid, "the killed run held the state lock"
+            assert lock is not None and lock.pid == killed, "the killed run held the state lock"
             paired = len(store.pairs("bench", "contact"))
             assert store.cursor("bench", "contact", "exchange") is None, "cursors move only when a user is done"
         assert 0 < paired < 2 * CONTACTS, "the kill landed mid-way"
@@ -68,7 +46,7 @@ def test_an_apply_killed_mid_way_is_finished_by_the_next_runs_without_duplicates
                 if not has_record_changes(world.plan().record_changes):
                     break
             with StateStore.open(state) as store:   # the first re-run took the dead run's lock over
-                assert [e.summary["pid"] for e in store.audit_log() if e.operation == "lock-takeover"] == [child.pid]
+                assert [e.summary["pid"] for e in store.audit_log() if e.operation == "lock-takeover"] == [killed]
             user = bench_user_address(1)
             salesforce = Counter(r.fields["Email"].lower() for r in world.salesforce_contacts(user))
             exchange = Counter(r.fields["EmailAddress1"].lower() for r in world.exchange_contacts(user))
