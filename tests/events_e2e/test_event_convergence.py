@@ -37,6 +37,7 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
 
 from events_e2e.conftest import calendar, salesforce_events
 from events_e2e.test_event_costs import EVENTS_ONLY
+from sync.harness import learn_ids
 from sync_e2e.conftest import World
 
 from reconciler.engine.records import pair_from_record
@@ -361,13 +362,7 @@ class EventConvergence(RuleBasedStateMachine):
 
     def learn_ids(self) -> None:
         """Ids of the copies the cycle created, from the state's pairs."""
-        by_side = {side: {pair.id_on(side): pair for pair in self.calendars.pairs()} for side in Side}
-        for event in self.events:
-            for side in Side:
-                known = event.ids[side.other]
-                pair = by_side[side.other].get(known) if known else None
-                if pair is not None:
-                    event.ids[side] = pair.id_on(side)
+        learn_ids(self.events, self.calendars.pairs())
 
     # -- what must always hold ----------------------------------------------------------------------
 

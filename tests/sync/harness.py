@@ -6,6 +6,7 @@ cursors stored only after a clean cycle, stamped Salesforce ids fetched, deferre
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 from datetime import datetime, timezone
 
 from reconciler.sync import (
@@ -130,3 +131,16 @@ class SyncHarness:
         """Reset Sync (or a lost state store): pairs and cursors are gone; tombstones too."""
         self.pairs, self.tombstones = [], []
         self.cursors = {Side.SALESFORCE: None, Side.EXCHANGE: None}
+
+
+def learn_ids(models: Sequence[Any], pairs: Sequence[Pair]) -> None:
+    """Give each model record (an object with ``ids: dict[Side, str | None]``) the id of the copy a
+    sync made on the other side, read from the pairs: a convergence model follows its records
+    across sides without knowing how the sync paired them."""
+    by_side = {side: {pair.id_on(side): pair for pair in pairs} for side in Side}
+    for model in models:
+        for side in Side:
+            known = model.ids[side.other]
+            pair = by_side[side.other].get(known) if known else None
+            if pair is not None:
+                model.ids[side] = pair.id_on(side)

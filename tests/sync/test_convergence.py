@@ -20,7 +20,7 @@ from reconciler.sync import ConflictPolicy, DeletePolicies, DeletePolicy, Side
 from reconciler.sync.fake import LogicalClock
 
 from .cases import MAPPING
-from .harness import SyncHarness, contact_policy, exchange_store, salesforce_store
+from .harness import SyncHarness, contact_policy, exchange_store, learn_ids, salesforce_store
 
 TRACKED = ("GivenName", "Surname", "EmailAddress1", "BusinessPhone", "JobTitle", "Body")
 SIDES = st.sampled_from([Side.SALESFORCE, Side.EXCHANGE])
@@ -233,13 +233,7 @@ class ConvergenceMachine(RuleBasedStateMachine):
         return Side.SALESFORCE
 
     def learn_ids(self) -> None:
-        by_side = {side: {pair.id_on(side): pair for pair in self.harness.pairs} for side in Side}
-        for contact in self.contacts:
-            for side in Side:
-                known = contact.ids[side.other]
-                pair = by_side[side.other].get(known) if known else None
-                if pair is not None:
-                    contact.ids[side] = pair.id_on(side)
+        learn_ids(self.contacts, self.harness.pairs)
 
     # -- what must always hold ----------------------------------------------------------------------
 
