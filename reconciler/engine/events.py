@@ -38,7 +38,7 @@ from reconciler.state import StateStore
 from reconciler.sync import (OVER_LIMIT, Action, ActionKind, GuardViolation, Pair, PairUpdate, Side,
                              SideSnapshot, SourceRecord, SyncPolicy, Tombstone, decide)
 from reconciler.sync.events import (EVENT, MASKED_KEYS, MATCH_ORDER, OUTSIDE_ORGANIZER_KINDS, AttendeeChanges,
-                                    AttendeeDirectory, AttendeePlan, CopyAction, OccurrenceKey,
+                                    SYNCED_ATTENDEES, AttendeeDirectory, AttendeePlan, CopyAction, OccurrenceKey,
                                     PrivateEvents, attendee_changes, invitee_copy_decision, is_organizers_item,
                                     attendees_pending, pairs_outside_window, plan_attendees, subject_start_end_key,
                                     synced_attendees)
@@ -331,13 +331,12 @@ def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, store
     for update in bookkeeping:
         if update.store is not None:
             jobs.append(("", update.store.salesforce_id, update.store.exchange_id))
-    by_event = {p.salesforce_id: p for p in stored}
-    jobs += [("", event_id, by_event[event_id].exchange_id) for event_id in invitees_changed if event_id in by_event]
+    known = {r.id: r for listing in listings.values() for r in listing.snapshot.records}
+    jobs += [("", p.salesforce_id, p.exchange_id) for p in _invitees_moved(stores, stored, invitees_changed, known)]
     # Pairs whose attendee merge never completed (a killed run, a failed write): apply merges them.
     jobs += [("", p.salesforce_id, p.exchange_id) for p in stored if attendees_pending(p)]
     if not jobs:
         return (), ()
-    known = {r.id: r for listing in listings.values() for r in listing.snapshot.records}
     missing = {Side.SALESFORCE: sorted({s for _, s, _ in jobs if s and s not in known}),
                Side.EXCHANGE: sorted({e for _, _, e in jobs if e and e not in known})}
     if missing[Side.SALESFORCE]:
@@ -375,6 +374,28 @@ def attendee_preview(configuration: SyncConfiguration, policy: SyncPolicy, store
         preview += [AttendeeChange(title, salesforce_id, exchange_id, "invite", email) for email in changes.invite]
         preview += [AttendeeChange(title, salesforce_id, exchange_id, "uninvite", email) for email in changes.uninvite]
     return tuple(preview), tuple(overflow)
+
+
+def _invitees_moved(stores: EventStores, stored: Sequence[Pair], invitees_changed: Sequence[str],
+                    known: dict[str, SourceRecord]) -> list[Pair]:
+    """The pairs whose Salesforce invitees changed since the cursor (``invitees_changed``) and no
+    longer are the pair's merge base. The others are echoes: the previous apply's own relation
+    writes, which the change feed's overlap shows again, or a status, which flows from Exchange
+    only; their items are not read (an item that changed is in the Exchange feed, and merges from
+    there). The events the listing did not read are fetched into ``known`` (their relations)."""
+    by_event = {p.salesforce_id: p for p in stored}
+    pairs = [by_event[event_id] for event_id in invitees_changed if event_id in by_event]
+    unread = sorted({p.salesforce_id for p in pairs if p.salesforce_id not in known})
+    if unread:
+        known.update({r.id: r for r in stores.salesforce.fetch(unread)})
+    moved = []
+    for pair in pairs:
+        event = known.get(pair.salesforce_id)
+        invitees = ({row.relation_id for row in event.fields.get("EventRelations") or () if row.is_invitee}  # type: ignore[attr-defined]
+                    if event is not None else None)
+        if invitees is None or SYNCED_ATTENDEES not in pair.base or invitees != set(synced_attendees(pair.base)):
+            moved.append(pair)
+    return moved
 
 
 COPY_PAIR_REASON = ("the invitee's copy and child event of a meeting follow the organizer's event on each side; "

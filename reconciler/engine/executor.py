@@ -302,7 +302,8 @@ class _UserRun:
         item this run created and a person deleted before the next cycle would never be reported
         gone if the next cycle resumed from before the create. Reading the feed once more now and
         moving past it when every change in it is an echo of this run closes that gap; a change
-        that is not ours keeps the plan's cursor, so the next cycle sees it."""
+        that is not ours keeps the plan's cursor, so the next cycle sees it. A record that left the
+        data set without being in a pair is no change to any pair, so it does not keep the cursor."""
         pairs = [pair_from_record(r) for r in self.store.pairs(self.entry.user, self.entry.object)]
         cursors = dict(self.entry.next_cursors)
         for side in Side:
@@ -311,8 +312,10 @@ class _UserRun:
                 continue
             listing = list_side(self.stores.salesforce if side is Side.SALESFORCE else self.stores.exchange, planned)
             versions = {pair.id_on(side): pair.version_on(side) for pair in pairs}
+            # A departure matters only for a record held in a pair: this run's writes can move
+            # records it never pairs (an invited User's child event, made by Salesforce).
             ours = (listing.error is None and listing.cursor is not None
-                    and not listing.snapshot.departed_ids
+                    and not set(listing.snapshot.departed_ids) & versions.keys()
                     and listing.snapshot.deleted_ids <= self.deleted[side]
                     and all(versions.get(r.id) == r.version for r in listing.snapshot.records))
             if ours and listing.cursor is not None:
