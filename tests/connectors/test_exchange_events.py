@@ -13,7 +13,7 @@ import pytest
 from sandbox.ews_client import at, exchange, local_day
 
 from reconciler.connectors.exchange import ExchangeConnector
-from reconciler.connectors.exchange_events import ExchangeCalendarStore, SeriesChanged
+from reconciler.connectors.exchange_events import AttendeeEdit, ExchangeCalendarStore, SeriesChanged
 from reconciler.connectors.http import ApiCallCounter
 from reconciler.connectors.retry import BackOff
 from reconciler.connectors.settings import ExchangeSettings
@@ -233,7 +233,7 @@ def test_attendees_added_from_salesforce_get_invitations_only_when_configured(st
     alice = store_for(send_invitations=send)
     made = alice.write([CreateOp({"Subject": "Partner sync", "Start": utc(LA, 4, "08:00"), "End": utc(LA, 4, "08:30"),
                                   "IsAllDayEvent": "false"})])
-    invited = alice.change_attendees(made[0].record_id, made[0].version, ["bob@acme.example"], [])
+    [invited] = alice.change_attendees([AttendeeEdit(made[0].record_id, made[0].version, ["bob@acme.example"], [])])
     assert invited.status is WriteStatus.OK
     [item] = alice.fetch([made[0].record_id])
     assert [a.email for a in item.fields["Attendees"]] == ["bob@acme.example"]
@@ -245,11 +245,28 @@ def test_attendees_removed_in_salesforce_leave_the_item_conditionally(store_for)
     alice = store_for()
     [kickoff] = named(listing(alice)[0], "Initech kickoff")
     stale = kickoff.version
-    changed = alice.change_attendees(kickoff.id, kickoff.version, ["monty@snpp.example"], ["RAJ.PATEL@initech.example"])
+    [changed] = alice.change_attendees([AttendeeEdit(kickoff.id, kickoff.version, ["monty@snpp.example"],
+                                                     ["RAJ.PATEL@initech.example"])])
     assert changed.status is WriteStatus.OK and changed.version != stale
     [item] = alice.fetch([kickoff.id])
     assert sorted(a.email for a in item.fields["Attendees"]) == ["bob@acme.example", "monty@snpp.example"]
-    assert alice.change_attendees(kickoff.id, stale, [], ["bob@acme.example"]).status is WriteStatus.CONFLICT
+    [refused] = alice.change_attendees([AttendeeEdit(kickoff.id, stale, [], ["bob@acme.example"])])
+    assert refused.status is WriteStatus.CONFLICT
+
+
+@pytest.mark.parametrize(("send", "delivered"), [(False, []), (True, ["Partner review"])])
+def test_a_meeting_is_created_with_its_attendees_in_one_create_item(store_for, send, delivered) -> None:
+    alice = store_for(send_invitations=send)
+    [made] = alice.write([CreateOp({"Subject": "Partner review", "Start": utc(LA, 4, "09:00"),
+                                    "End": utc(LA, 4, "09:30"), "IsAllDayEvent": "false",
+                                    "Attendees": (Attendee("bob@acme.example", None, False),
+                                                  Attendee("monty@snpp.example", None, True))})])
+    assert made.status is WriteStatus.OK
+    [item] = alice.fetch([made.record_id])
+    assert [(a.email, a.optional) for a in item.fields["Attendees"]] == [("bob@acme.example", False),
+                                                                         ("monty@snpp.example", True)]
+    bob = [r.fields["Subject"] for r in listing(store_for("bob"))[0].values() if r.fields["Subject"] == "Partner review"]
+    assert bob == delivered
 
 
 @pytest.mark.parametrize(("send", "cancelled"), [(False, False), (True, True)])
