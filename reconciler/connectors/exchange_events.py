@@ -38,8 +38,8 @@ from exchangelib import CalendarItem, EWSDate, EWSDateTime, EWSTimeZone
 from exchangelib import errors as ews_errors
 from exchangelib.fields import FieldPath
 from exchangelib.folders import Calendar, Root
-from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
 from exchangelib.folders.queryset import SHALLOW
+from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
 from exchangelib.items.base import ID_ONLY
 from exchangelib.properties import Attendee as EwsAttendee, Body, CalendarView, ItemId, Mailbox
 from exchangelib.services import FindItem, SyncFolderItems
@@ -79,12 +79,14 @@ class CalendarViewPage(FindItem):
     yield the same items again; the store splits the slice instead."""
 
     includes_last_item_in_range = True
+    total_items_in_view = 0
 
     def _get_page(self, message: Any) -> tuple[Any, None]:
         page, _ = super()._get_page(message)
         container = message.find(self.paging_container_name)
         if container is not None:
             self.includes_last_item_in_range = container.get("IncludesLastItemInRange", "true").lower() in ("true", "1")
+            self.total_items_in_view = int(container.get("TotalItemsInView") or 0)
         return page, None
 
 
@@ -250,7 +252,9 @@ class ExchangeCalendarStore(RecordStore):
     def _view_items(self, window: EventWindow) -> list[Any]:
         """Every item the calendar shows in ``window``, read in date slices that each stay under the
         server's find count limit: first the whole window (two years at most a slice), and a slice
-        the server cuts is split in halves and read again. A calendar under the limit costs ONE
+        the server cuts is split and read again, in as many equal parts as its TotalItemsInView
+        needs pages of the size the server answered (halves when it refused the view without
+        numbers); a part still cut is split again. A calendar under the limit costs ONE
         CalendarView. An item in two slices (a long event, one across a boundary) keeps the same id
         in both and is fetched once. Then GetItem for the text fields."""
         calendar = self._calendar()
@@ -263,42 +267,45 @@ class ExchangeCalendarStore(RecordStore):
         ids: dict[str, None] = {}
         while pending:
             start, end = pending.pop()
-            found, complete = self._view_slice(calendar, start, end)
-            if complete:
+            found, total = self._view_slice(calendar, start, end)
+            if total is None:
                 ids.update(dict.fromkeys(found))
             elif end - start <= SHORTEST_SLICE:
                 raise ConnectorError(
-                    ErrorKind.RATE_LIMITED, f"more calendar items of {self.mailbox} overlap {instant_text(start)} "
+                    ErrorKind.CONFIGURATION, f"more calendar items of {self.mailbox} overlap {instant_text(start)} "
                     f"than one EWS FindItem answers (the throttling policy's EWSFindCountLimit)",
                     fix="raise EWSFindCountLimit in the throttling policy of the service account (Exchange on-premises)")
             else:
-                middle = start + (end - start) / 2
-                pending += [(middle, end), (start, middle)]
+                parts = max(2, -(-total // len(found))) if found else 2
+                step = (end - start) / parts
+                pending += [(start + step * n, end if n == parts - 1 else start + step * (n + 1))
+                            for n in reversed(range(parts))]
         answers = self.items.get(list(ids), _FETCH_FIELDS, "listing the calendar")
         return [item for item in answers.values() if not isinstance(item, ews_errors.ErrorItemNotFound)]
 
-    def _view_slice(self, calendar: Calendar, start: dt.datetime, end: dt.datetime) -> tuple[list[str], bool]:
-        """One CalendarView from ``start`` to ``end``: the item ids, and whether the server answered
-        them all (False when it cut the view at its find count limit, or refused it for the limit)."""
+    def _view_slice(self, calendar: Calendar, start: dt.datetime, end: dt.datetime) -> tuple[list[str], int | None]:
+        """One CalendarView from ``start`` to ``end``: the item ids, and None when the server
+        answered them all, else the items it says the view holds (0 when it refused the view for
+        its find count limit instead of cutting it)."""
         service = CalendarViewPage(account=self.connector.account(self.mailbox), page_size=VIEW_PAGE)
         view = CalendarView(start=EWSDateTime.from_datetime(start), end=EWSDateTime.from_datetime(end),
                             max_items=VIEW_PAGE)
 
-        def find() -> tuple[list[Any], bool]:
+        def find() -> tuple[list[Any], int | None]:
             try:
                 found = list(service.call(folders=[calendar], additional_fields=None, restriction=None,
                                           order_fields=None, shape=ID_ONLY, query_string=None, depth=SHALLOW,
                                           calendar_view=view, max_items=VIEW_PAGE, offset=0))
             except ews_errors.ErrorExceededFindCountLimit:
-                return [], False
-            return found, bool(service.includes_last_item_in_range)
-        found, complete = self._call("listing the calendar", find)
+                return [], 0
+            return found, None if service.includes_last_item_in_range else service.total_items_in_view
+        found, total = self._call("listing the calendar", find)
         ids = []
         for answer in found:
             if isinstance(answer, Exception):
                 raise translate(answer, "listing the calendar", self.mailbox)
             ids.append(answer[0])
-        return ids, complete
+        return ids, total
 
     def _sync(self, folder: Calendar, state: str | None) -> tuple[list[tuple[str, str, str | None]], str | None, bool]:
         """One SyncFolderItems call: (change, item id, calendar item type), the new state, at end."""

@@ -27,12 +27,14 @@ RESPONSES = frozenset({"AcceptItem", "TentativelyAcceptItem", "DeclineItem"})
 
 MAX_SYNC_CHANGES = 512
 # EWSFindCountLimit, the throttling policy's cap on the items one FindItem/FindFolder answers: 1,000
-# by default on Exchange 2010 and later ("EWS throttling in Exchange", learn.microsoft.com,
-# MicrosoftDocs/office-developer-exchange-docs ews-throttling-in-exchange.md). A paged request gets a
-# partial answer with IncludesLastItemInRange="false" ("the default policy limits the page size to
-# 1000 items"); a request the server cannot page fails with ErrorExceededFindCountLimit, which is what
-# clients report for a CalendarView without MaxEntriesReturned (jamesiarmes/php-ews#143 with
-# PolicyLimit 1000, OfficeDev/ews-java-api#310). ``ExchangeService.find_count_limit`` sets it per sandbox.
+# by default on Exchange 2010 and later ("EWS throttling in Exchange", learn.microsoft.com). A paged
+# request gets a partial answer with IncludesLastItemInRange="false" ("the default policy limits the
+# page size to 1000 items"). A CalendarView with MaxEntriesReturned is cut the same way, without an
+# offset ("Get appointments and meetings by using EWS in Exchange": MaxEntriesReturned="5" over 33
+# occurrences answers 5, TotalItemsInView="33" IncludesLastItemInRange="false"). A CalendarView
+# without it over the limit fails with ErrorExceededFindCountLimit, as clients report
+# (jamesiarmes/php-ews#143, PolicyLimit 1000; OfficeDev/ews-java-api#310).
+# ``ExchangeService.find_count_limit`` sets the limit per sandbox.
 DEFAULT_FIND_COUNT_LIMIT = 1000
 FIND_COUNT_MESSAGE = ("You have exceeded the maximum number of objects that can be returned for the find operation. "
                       "Use paging to reduce the result size and try your request again.")
