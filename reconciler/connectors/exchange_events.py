@@ -8,7 +8,8 @@ mailbox's own zone (Outlook's options, read once per store when first needed; se
 
 * **CalendarView** over the sync window is the only read that expands series: every occurrence and
   exception inside the window comes back as an item of its own (type Occurrence / Exception, with
-  its OriginalStart). A full listing is one CalendarView (plus GetItem for the text fields).
+  its OriginalStart). A full listing is one CalendarView (plus GetItem for the text fields); a
+  calendar with more items than the server answers at once is read in date slices.
 * **SyncFolderItems** on the calendar folder is the change feed: masters and single items that
   changed since the state. A cycle with nothing to do is ONE SyncFolderItems call.
 * A change to a recurring master (a moved or cancelled occurrence is a change of its master in EWS)
@@ -38,10 +39,11 @@ from exchangelib import CalendarItem, EWSDate, EWSDateTime, EWSTimeZone
 from exchangelib import errors as ews_errors
 from exchangelib.fields import FieldPath
 from exchangelib.folders import Calendar, Root
+from exchangelib.folders.queryset import SHALLOW
 from exchangelib.items import SEND_TO_ALL_AND_SAVE_COPY, SEND_TO_NONE
 from exchangelib.items.base import ID_ONLY
-from exchangelib.properties import Attendee as EwsAttendee, Body, ItemId, Mailbox
-from exchangelib.services import SyncFolderItems
+from exchangelib.properties import Attendee as EwsAttendee, Body, CalendarView, ItemId, Mailbox
+from exchangelib.services import FindItem, SyncFolderItems
 
 from ..sync.events import (MASKED_KEYS, Attendee, EventWindow, ExchangeEventCodec, ExchangeEventValues, ItemRole, PrivateEvents,
                            canonical_sensitivity, exchange_free_busy, exchange_sensitivity, masked, occurrence_key,
@@ -60,6 +62,33 @@ _FETCH_FIELDS = ["subject", "start", "end", "is_all_day", "location", "body", "l
                  "_start_timezone", "_end_timezone", STAMP_FIELD]
 _PLAIN = {"Subject": "subject", "Location": "location"}
 _OCCURRENCE_ROLES = (ItemRole.OCCURRENCE.value, ItemRole.EXCEPTION.value)
+# The most items one FindItem answers under Exchange's default throttling policy (EWSFindCountLimit,
+# 1,000 on Exchange 2010 and later: "EWS throttling in Exchange", learn.microsoft.com). A server whose
+# policy is lower answers fewer with IncludesLastItemInRange="false"; the limit cannot be queried.
+VIEW_PAGE = 1000
+# Exchange refuses a CalendarView spanning more than two years (ErrorCalendarViewRangeTooBig);
+# 730 days never do, whatever the leap days. A window of up to 3,650 + 3,650 days takes several.
+VIEW_SPAN = dt.timedelta(days=730)
+# A slice this short that the server still cuts has more items at one moment than one FindItem answers.
+SHORTEST_SLICE = dt.timedelta(minutes=1)
+
+
+class CalendarViewPage(FindItem):
+    """One FindItem with a CalendarView, ids only, asked ONCE, keeping the answer's
+    IncludesLastItemInRange (as exchangelib's SyncFolderItems keeps it). A CalendarView cannot be
+    paged by offset: given a cut answer, exchangelib's own paging would send the same view again and
+    yield the same items again; the store splits the slice instead."""
+
+    includes_last_item_in_range = True
+    total_items_in_view = 0
+
+    def _get_page(self, message: Any) -> tuple[Any, None]:
+        page, _ = super()._get_page(message)
+        container = message.find(self.paging_container_name)
+        if container is not None:
+            self.includes_last_item_in_range = container.get("IncludesLastItemInRange", "true").lower() in ("true", "1")
+            self.total_items_in_view = int(container.get("TotalItemsInView") or 0)
+        return page, None
 
 
 class SeriesChanged(CursorExpired):
@@ -209,11 +238,8 @@ class ExchangeCalendarStore(RecordStore):
                             stampable=role not in _OCCURRENCE_ROLES)
 
     def _view(self, window: EventWindow) -> list[SourceRecord]:
-        """One CalendarView over ``window`` (occurrences expanded), then GetItem for text fields."""
-        calendar = self._calendar()
-        start = EWSDateTime.from_datetime(window.start)
-        end = EWSDateTime.from_datetime(window.end)
-        items = self._call("listing the calendar", lambda: list(calendar.view(start=start, end=end).only(*_FETCH_FIELDS)))
+        """The records ``window`` shows (occurrences expanded): CalendarView slices, then GetItem."""
+        items = self._view_items(window)
         records = []
         for item in items:
             if isinstance(item, Exception):
@@ -223,6 +249,64 @@ class ExchangeCalendarStore(RecordStore):
         # CalendarView compares an all-day item's midnights in its zone with the window's UTC
         # bounds; the dates rule decides at the edges, as it does for Salesforce.
         return [record for record in records if self._overlaps(record, window)]
+
+    def _view_items(self, window: EventWindow) -> list[Any]:
+        """Every item the calendar shows in ``window``, read in date slices that each stay under the
+        server's find count limit: first the whole window (two years at most a slice), and a slice
+        the server cuts is split and read again, in as many equal parts as its TotalItemsInView
+        needs pages of the size the server answered (halves when it refused the view without
+        numbers); a part still cut is split again. A calendar under the limit costs ONE
+        CalendarView. An item in two slices (a long event, one across a boundary) keeps the same id
+        in both and is fetched once. Then GetItem for the text fields."""
+        calendar = self._calendar()
+        pending: list[tuple[dt.datetime, dt.datetime]] = []
+        start = window.start
+        while start < window.end:
+            pending.append((start, min(start + VIEW_SPAN, window.end)))
+            start += VIEW_SPAN
+        pending.reverse()   # read from the window's start on
+        ids: dict[str, None] = {}
+        while pending:
+            start, end = pending.pop()
+            found, total = self._view_slice(calendar, start, end)
+            if total is None:
+                ids.update(dict.fromkeys(found))
+            elif end - start <= SHORTEST_SLICE:
+                raise ConnectorError(
+                    ErrorKind.CONFIGURATION, f"more calendar items of {self.mailbox} overlap {instant_text(start)} "
+                    f"than one EWS FindItem answers (the throttling policy's EWSFindCountLimit)",
+                    fix="raise EWSFindCountLimit in the throttling policy of the service account (Exchange on-premises)")
+            else:
+                parts = max(2, -(-total // len(found))) if found else 2
+                step = (end - start) / parts
+                pending += [(start + step * n, end if n == parts - 1 else start + step * (n + 1))
+                            for n in reversed(range(parts))]
+        answers = self.items.get(list(ids), _FETCH_FIELDS, "listing the calendar")
+        return [item for item in answers.values() if not isinstance(item, ews_errors.ErrorItemNotFound)]
+
+    def _view_slice(self, calendar: Calendar, start: dt.datetime, end: dt.datetime) -> tuple[list[str], int | None]:
+        """One CalendarView from ``start`` to ``end``: the item ids, and None when the server
+        answered them all, else the items it says the view holds (0 when it refused the view for
+        its find count limit instead of cutting it)."""
+        service = CalendarViewPage(account=self.connector.account(self.mailbox), page_size=VIEW_PAGE)
+        view = CalendarView(start=EWSDateTime.from_datetime(start), end=EWSDateTime.from_datetime(end),
+                            max_items=VIEW_PAGE)
+
+        def find() -> tuple[list[Any], int | None]:
+            try:
+                found = list(service.call(folders=[calendar], additional_fields=None, restriction=None,
+                                          order_fields=None, shape=ID_ONLY, query_string=None, depth=SHALLOW,
+                                          calendar_view=view, max_items=VIEW_PAGE, offset=0))
+            except ews_errors.ErrorExceededFindCountLimit:
+                return [], 0
+            return found, None if service.includes_last_item_in_range else service.total_items_in_view
+        found, total = self._call("listing the calendar", find)
+        ids = []
+        for answer in found:
+            if isinstance(answer, Exception):
+                raise translate(answer, "listing the calendar", self.mailbox)
+            ids.append(answer[0])
+        return ids, total
 
     def _sync(self, folder: Calendar, state: str | None) -> tuple[list[tuple[str, str, str | None]], str | None, bool]:
         """One SyncFolderItems call: (change, item id, calendar item type), the new state, at end."""

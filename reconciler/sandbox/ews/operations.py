@@ -6,6 +6,7 @@ ResponseClass="Error" messages (``ItemError``), whole-request failures SOAP faul
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -25,6 +26,21 @@ if TYPE_CHECKING:
 RESPONSES = frozenset({"AcceptItem", "TentativelyAcceptItem", "DeclineItem"})
 
 MAX_SYNC_CHANGES = 512
+# EWSFindCountLimit, the throttling policy's cap on the items one FindItem/FindFolder answers: 1,000
+# by default on Exchange 2010 and later ("EWS throttling in Exchange", learn.microsoft.com). A paged
+# request gets a partial answer with IncludesLastItemInRange="false" ("the default policy limits the
+# page size to 1000 items"). A CalendarView with MaxEntriesReturned is cut the same way, without an
+# offset ("Get appointments and meetings by using EWS in Exchange": MaxEntriesReturned="5" over 33
+# occurrences answers 5, TotalItemsInView="33" IncludesLastItemInRange="false"). A CalendarView
+# without it over the limit fails with ErrorExceededFindCountLimit, as clients report
+# (jamesiarmes/php-ews#143, PolicyLimit 1000; OfficeDev/ews-java-api#310).
+# ``ExchangeService.find_count_limit`` sets the limit per sandbox.
+DEFAULT_FIND_COUNT_LIMIT = 1000
+FIND_COUNT_MESSAGE = ("You have exceeded the maximum number of objects that can be returned for the find operation. "
+                      "Use paging to reduce the result size and try your request again.")
+# "ErrorCalendarViewRangeTooBig occurs when the Start to End range for the CalendarView element is more
+# than the maximum allowed, currently 2 years" (EWS ResponseCode reference; OfficeDev/ews-java-api#131).
+CALENDAR_VIEW_YEARS = 2
 # The user configuration object in which OWA keeps a mailbox's regional options (its root folder).
 OWA_USER_OPTIONS = "OWA.UserOptions"
 
@@ -165,7 +181,11 @@ class Operations:
                         found.append(child)
                     if deep:
                         pending.append(child.id)
-            chosen, offset, last = _page(found, page)
+            try:
+                chosen, offset, last = _page(found, page, self.service.find_count_limit)
+            except ItemError as error:
+                self.out.error(error.code, error.message)
+                continue
             root = sub(self.out.success(), m("RootFolder"), IndexedPagingOffset=str(offset),
                        TotalItemsInView=str(len(found)), IncludesLastItemInRange=_bool(last))
             folders = sub(root, t("Folders"))
@@ -223,10 +243,17 @@ class Operations:
                 self.out.error(error.code, error.message)
                 continue
             if calendar is not None:
-                self._calendar_view(mailbox, folder, calendar, shape)
+                try:
+                    self._calendar_view(mailbox, folder, calendar, shape)
+                except ItemError as error:
+                    self.out.error(error.code, error.message)
                 continue
             ids = self._query(mailbox, folder, restriction, request.find(m("SortOrder")))
-            chosen, offset, last = _page(ids, page)
+            try:
+                chosen, offset, last = _page(ids, page, self.service.find_count_limit)
+            except ItemError as error:
+                self.out.error(error.code, error.message)
+                continue
             root = sub(self.out.success(), m("RootFolder"), IndexedPagingOffset=str(offset),
                        TotalItemsInView=str(len(ids)), IncludesLastItemInRange=_bool(last))
             items = sub(root, t("Items"))
@@ -265,7 +292,9 @@ class Operations:
         end = parse_datetime(view.get("EndDate", ""))
         if end <= start:
             raise ItemError("ErrorCalendarEndDateIsEarlierThanStartDate", "EndDate is earlier than StartDate.")
-        limit = int(view.get("MaxEntriesReturned") or 1_000_000)
+        if end > _years_later(start, CALENDAR_VIEW_YEARS):
+            raise ItemError("ErrorCalendarViewRangeTooBig",
+                            f"The CalendarView range may span at most {CALENDAR_VIEW_YEARS} years.")
         shown: list[tuple[str, Item, dict[str, Any]]] = []
         for item_id in folder.items:
             item = mailbox.items[item_id]
@@ -273,6 +302,14 @@ class Operations:
                 continue
             shown.extend((oid, item, values) for oid, values in calendar_view(mailbox, item, start, end))
         shown.sort(key=lambda entry: (entry[2]["Start"], entry[0]))
+        # MaxEntriesReturned makes the view a paged request: the server answers the first entries up to
+        # the smaller of it and the find count limit, and says the view was cut. Without it, a view
+        # over the limit fails (the view cannot be paged by offset).
+        cap = self.service.find_count_limit
+        asked = view.get("MaxEntriesReturned")
+        if asked is None and len(shown) > cap:
+            raise ItemError("ErrorExceededFindCountLimit", FIND_COUNT_MESSAGE)
+        limit = min(int(asked), cap) if asked is not None else cap
         root = sub(self.out.success(), m("RootFolder"), TotalItemsInView=str(len(shown)),
                    IncludesLastItemInRange=_bool(len(shown) <= limit))
         items = sub(root, t("Items"))
@@ -467,11 +504,21 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _page(ids: list[Any], page: etree._Element | None) -> tuple[list[Any], int, bool]:
-    """Slice an IndexedPageItemView: (page, next offset, includes the last item?)."""
+def _years_later(moment: dt.datetime, years: int) -> dt.datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:   # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
+def _page(ids: list[Any], page: etree._Element | None, cap: int) -> tuple[list[Any], int, bool]:
+    """Slice an IndexedPageItemView: (page, next offset, includes the last item?). A page holds at most
+    ``cap`` entries (the find count limit); an unpaged request over it fails."""
     if page is None:
+        if len(ids) > cap:
+            raise ItemError("ErrorExceededFindCountLimit", FIND_COUNT_MESSAGE)
         return ids, len(ids), True
-    size = int(page.get("MaxEntriesReturned") or len(ids) or 1)
+    size = min(int(page.get("MaxEntriesReturned") or len(ids) or 1), cap)
     offset = int(page.get("Offset") or 0)
     if page.get("BasePoint", "Beginning") == "End":
         stop = max(len(ids) - offset, 0)

@@ -25,7 +25,7 @@ from werkzeug.wrappers import Request, Response
 from ..faults import Faults
 from ..service import Service
 from .model import Item, apply_change
-from .operations import Call, Operations
+from .operations import DEFAULT_FIND_COUNT_LIMIT, Call, Operations
 from .recurrence import occurrence_starts
 from .seeding import seed_mailbox_items
 from .store import Mailbox
@@ -85,6 +85,9 @@ class ExchangeService(Service):
         self.grants: dict[str, set[str]] = {}           # principal -> mailboxes it may impersonate
         self.mailboxes: dict[str, Mailbox] = {}          # lower-case address -> store
         self.sent: list[dict[str, Any]] = []             # the outbox log of meeting messages
+        # The throttling policy's EWSFindCountLimit (see ``operations.DEFAULT_FIND_COUNT_LIMIT``); a
+        # test lowers it to make a small calendar behave like a large one.
+        self.find_count_limit = DEFAULT_FIND_COUNT_LIMIT
 
     # -- routing -------------------------------------------------------------------------------
 
