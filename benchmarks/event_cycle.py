@@ -98,8 +98,9 @@ def _apply_bound(entries: Iterable[Any]) -> tuple[int, int, str]:
     Each side writes each kind of op in batches of its own; an event created in Salesforce from a
     single Exchange item costs an Exchange update stamping the new Id on it (occurrences are never
     stamped); the plan's EventRelation creates, updates and deletes go 200 a collection call, and
-    the attendees to add to (or remove from) Exchange items 100 items an UpdateItem. WhoId could
-    ride on the create of the event, so it adds nothing."""
+    the attendees to add to (or remove from) existing Exchange items 100 items an UpdateItem (a new
+    item carries its attendees in its CreateItem). WhoId could ride on the create of the event, so
+    it adds nothing."""
     kinds: Counter[tuple[Side, str]] = Counter()
     relations: Counter[str] = Counter()
     invited: set[str] = set()
@@ -113,7 +114,8 @@ def _apply_bound(entries: Iterable[Any]) -> tuple[int, int, str]:
                     and action.next_pair is not None and not action.next_pair.exchange_stamped):
                 kinds[(Side.EXCHANGE, "stamp")] += 1
         relations.update(c.change for c in entry.attendees if c.change.endswith("_relation"))
-        invited |= {str(c.exchange_id or c.salesforce_id) for c in entry.attendees if c.change in ("invite", "uninvite")}
+        # Invitees of an event created in Exchange ride on its CreateItem: only existing items count.
+        invited |= {str(c.exchange_id) for c in entry.attendees if c.change in ("invite", "uninvite") and c.exchange_id}
     stamps = kinds.pop((Side.EXCHANGE, "stamp"), 0)
     calls = (sum(batches(n, _BATCH[side]) for (side, _), n in kinds.items())
              + (batches(stamps, EWS_BATCH) if stamps else 0)
