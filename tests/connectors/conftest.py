@@ -118,3 +118,13 @@ def exchange_connectors() -> Iterator[list[ExchangeConnector]]:
     yield made
     for connector in made:
         connector.close()
+
+
+@pytest.fixture
+def service_account_exchange(exchange_settings: Callable[..., ExchangeSettings], counter: ApiCallCounter,
+                             backoff: BackOff, exchange_connectors: list[ExchangeConnector]) -> ExchangeConnector:
+    """An Exchange connector signed in as the sandbox's service account (impersonation), closed
+    after the test."""
+    made = ExchangeConnector(exchange_settings("service_account"), counter, backoff)
+    exchange_connectors.append(made)
+    return made

@@ -18,8 +18,6 @@ from reconciler.connectors.errors import ConnectorError, ErrorKind
 from reconciler.connectors.exchange import ExchangeConnector
 from reconciler.connectors.exchange_events import ExchangeCalendarStore
 from reconciler.connectors.http import ApiCallCounter
-from reconciler.connectors.retry import BackOff
-from reconciler.connectors.settings import ExchangeSettings
 from reconciler.sandbox.server import Sandbox
 from reconciler.sync.events import EventWindow
 from reconciler.sync.ports import SourceRecord
@@ -29,11 +27,8 @@ ZONE = ZoneInfo("America/Los_Angeles")
 
 
 @pytest.fixture
-def connector(exchange_settings: Callable[..., ExchangeSettings], counter: ApiCallCounter, backoff: BackOff,
-              exchange_connectors: list[ExchangeConnector]) -> ExchangeConnector:
-    made = ExchangeConnector(exchange_settings("service_account"), counter, backoff)
-    exchange_connectors.append(made)
-    return made
+def connector(service_account_exchange: ExchangeConnector) -> ExchangeConnector:
+    return service_account_exchange
 
 
 @pytest.fixture

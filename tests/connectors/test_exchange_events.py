@@ -15,8 +15,6 @@ from sandbox.ews_client import at, exchange, local_day
 from reconciler.connectors.exchange import ExchangeConnector
 from reconciler.connectors.exchange_events import AttendeeEdit, ExchangeCalendarStore, SeriesChanged
 from reconciler.connectors.http import ApiCallCounter
-from reconciler.connectors.retry import BackOff
-from reconciler.connectors.settings import ExchangeSettings
 from reconciler.sandbox.server import Sandbox
 from reconciler.sync.events import MASKED_SUBJECT, Attendee, EventWindow, OccurrenceKey, PrivateEvents, is_organizers_item
 from reconciler.sync.ports import CreateOp, DeleteOp, SourceRecord, UpdateOp, WriteStatus
@@ -27,11 +25,8 @@ ZONES = {"alice": ZoneInfo(LA), "bob": ZoneInfo("Europe/London"), "carol": ZoneI
 
 
 @pytest.fixture
-def connector(exchange_settings: Callable[..., ExchangeSettings], counter: ApiCallCounter, backoff: BackOff,
-              exchange_connectors: list[ExchangeConnector]) -> ExchangeConnector:
-    made = ExchangeConnector(exchange_settings("service_account"), counter, backoff)
-    exchange_connectors.append(made)
-    return made
+def connector(service_account_exchange: ExchangeConnector) -> ExchangeConnector:
+    return service_account_exchange
 
 
 @pytest.fixture
