@@ -30,7 +30,7 @@ from reconciler.connectors.errors import ConnectorError
 from reconciler.plan.records import UserRecordPlan, UserSyncStatus
 from reconciler.state import StateStore
 from reconciler.connectors.exchange_events import AttendeeEdit
-from reconciler.sync import ActionKind, CreateOp, Pair, Side, SyncPolicy, UpdateOp, WriteStatus
+from reconciler.sync import ActionKind, CreateOp, Pair, Side, SourceRecord, SyncPolicy, UpdateOp, WriteStatus
 from reconciler.sync.events import (ATTENDEES_RETRY, SYNCED_ATTENDEES, Attendee, AttendeeChanges, attendees_pending,
                                     first_attendee_sync, related_record)
 
@@ -62,13 +62,15 @@ def apply_event_user(entry: UserRecordPlan, config: ConfigSet, runtime: Runtime,
                              if SYNCED_ATTENDEES in p.base}
             problems: list[str] = []
 
+            planned = with_invitees(entry)
+
             def attendees(run_result: UserApplyResult) -> bool:
-                outcome = sync_attendees(entry, configuration, policy, stores, store, syncing_mailboxes, run_result,
+                outcome = sync_attendees(planned, configuration, policy, stores, store, syncing_mailboxes, run_result,
                                          synced_before)
                 problems.extend(outcome.problems)
                 return outcome.written
 
-            result = _UserRun(with_invitees(entry), policy, stores, store, on_written).run(attendees)  # type: ignore[arg-type]
+            result = _UserRun(planned, policy, stores, store, on_written).run(attendees)  # type: ignore[arg-type]
             if problems:
                 result.state = "error"
                 result.error = "; ".join(filter(None, [result.error, *problems]))
@@ -120,7 +122,8 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
     attendees are still pending (:func:`attendees_pending`); returns the failures and whether
     anything was written.
 
-    Only those events are read (two look-ups), so a cycle without changes makes no call here. The
+    Only those events are read (two look-ups), so a cycle without changes makes no call here, and
+    of them only the records the run did not create itself (:func:`created_records`). The
     attendee lists of the organizer's item (or of a meeting organised outside
     sync: Leads and Contacts only) and of the Salesforce event merge three-way against the pair's
     :data:`SYNCED_ATTENDEES` (``synced_before``, read before the run rewrote the bases):
@@ -156,8 +159,12 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
     if not pairs:
         return AttendeeOutcome([], False)
     mailbox = entry.mailbox or ""
-    exchange = {r.id: r for r in stores.exchange.fetch([p.exchange_id for p in pairs])}
-    salesforce = {r.id: r for r in stores.salesforce.fetch([p.salesforce_id for p in pairs])}
+    created = created_records(entry, pairs)
+    exchange = {r.id: r for r in stores.exchange.fetch([p.exchange_id for p in pairs if p.exchange_id not in created])}
+    salesforce = {r.id: r for r in stores.salesforce.fetch([p.salesforce_id for p in pairs
+                                                            if p.salesforce_id not in created])}
+    exchange.update({p.exchange_id: created[p.exchange_id] for p in pairs if p.exchange_id in created})
+    salesforce.update({p.salesforce_id: created[p.salesforce_id] for p in pairs if p.salesforce_id in created})
     emails = sorted({a.email for r in exchange.values() for a in r.fields.get("Attendees") or ()})
     directory = stores.salesforce.attendee_directory(emails) if emails and settings.attendees else {}
     to_salesforce = bool(settings.attendees) and policy.direction.writes(Side.SALESFORCE)
@@ -231,6 +238,28 @@ def sync_attendees(entry: UserRecordPlan, configuration: SyncConfiguration, poli
                                                    if m.pair.salesforce_id not in failed)],
                        retry=failed, versions=versions)
     return AttendeeOutcome(problems, bool(written_events or versions))
+
+
+def created_records(entry: UserRecordPlan, pairs: Sequence[Pair]) -> dict[str, SourceRecord]:
+    """The records this run created among ``pairs``, by id, as the run wrote them: the create's
+    fields (a new item's invitees included, :func:`with_invitees`) with the id and version its
+    write returned, which the stored pair holds. The attendee merge takes them instead of reading
+    them back: a new item lists exactly the attendees its CreateItem carried (no response yet),
+    a new Salesforce event has no invitee EventRelation until the merge writes one, and a write
+    after the merge expects the version the create left."""
+    by_salesforce = {p.salesforce_id: p for p in pairs}
+    by_exchange = {p.exchange_id: p for p in pairs}
+    created: dict[str, SourceRecord] = {}
+    for action in entry.actions:
+        if action.kind is ActionKind.CREATE_EXCHANGE and isinstance(action.exchange_write, CreateOp):
+            if (pair := by_salesforce.get(action.salesforce_id or "")) is not None:
+                created[pair.exchange_id] = SourceRecord(pair.exchange_id, pair.exchange_version,
+                                                         action.exchange_write.fields)
+        elif action.kind is ActionKind.CREATE_SALESFORCE and isinstance(action.salesforce_write, CreateOp):
+            if (pair := by_exchange.get(action.exchange_id or "")) is not None:
+                created[pair.salesforce_id] = SourceRecord(pair.salesforce_id, pair.salesforce_version,
+                                                           action.salesforce_write.fields)
+    return created
 
 
 @dataclass(frozen=True)
