@@ -5,9 +5,9 @@ Per user and object the actions run in chunks that fit both sides' ``max_batch``
 and tombstones it produced. The cursors the plan's listings reached are committed only after the
 last chunk, and only when nothing failed: a run that dies (or a record that fails) leaves the old
 cursors, so the next cycle lists the same window again and finds what was already done through its
-pairs, version tokens and stamps. The records of a deferred or failed action are kept in the state
-as revisits, committed with their batch, so the next plan reads them again even when the cursors
-did move on.
+pairs, version tokens and stamps. The records of a deferred or failed action, and the candidates of
+an ambiguous one (until a person settles it), are kept in the state as revisits, committed with
+their batch, so the next plan reads them again even when the cursors did move on.
 
 Idempotence across a crash:
 
@@ -250,13 +250,13 @@ class _UserRun:
     def _commit(self, updates: Sequence[PairUpdate], cursors: Mapping[str, str] | None = None, *,
                 full_listings: Mapping[str, datetime] | None = None, revisits_done: Sequence[RecordRef] = ()) -> None:
         """One ``commit_batch``: the applied updates' pairs and tombstones, the records of deferred
-        or failed ones to revisit next cycle, and (at the end of a clean run) the cursors, the
+        or failed ones and of ambiguities to revisit next cycle, and (at the end of a clean run) the cursors, the
         full-listing times and the revisits this plan carried out."""
         applied = [u for u in updates if u.outcome is Outcome.APPLIED]
         removes = [u.remove.salesforce_id for u in applied if u.remove is not None]
         stores = [pair_to_record(u.store) for u in applied if u.store is not None]
         tombstones = [tombstone_to_record(t) for u in applied for t in u.tombstones]
-        revisits = [RecordRef(side.value, record_id) for u in updates if u.outcome is not Outcome.APPLIED  # type: ignore[arg-type]
+        revisits = [RecordRef(side.value, record_id) for u in updates  # type: ignore[arg-type]
                     for side, record_id in u.revisit]
         self.revisited_again.update((ref.side, ref.record_id) for ref in revisits)
         if not (removes or stores or tombstones or cursors or revisits or revisits_done):

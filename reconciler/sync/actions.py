@@ -141,9 +141,11 @@ class PairUpdate:
     ``tombstones``. Also used for bookkeeping without writes (a version token that moved on an
     echo, a pair both of whose records are gone).
 
-    ``revisit`` names the records of a deferred or failed action: the engine must put them in the
-    next cycle's snapshots (``fetch``), because an incremental feed would not list a record whose
-    change was read in this cycle but never carried over.
+    ``revisit`` names the records of a deferred or failed action, and every candidate of an
+    ambiguity: the engine must put them in the next cycle's snapshots (``fetch``), because an
+    incremental feed would not list a record whose change was read in this cycle but never carried
+    over, nor records left alone until a person settles which of them belong together (without
+    them the next plan would say nothing is left to do while the duplicate still waits).
     """
 
     outcome: Outcome
@@ -190,6 +192,9 @@ def apply_results(action: Action, results: Mapping[Side, WriteResult]) -> PairUp
             message="; ".join(f"{side.value}: {result.message}" for side, result in sorted(deferred.items())),
             revisit=revisit,
         )
+    if action.kind is ActionKind.AMBIGUOUS:
+        return PairUpdate(Outcome.APPLIED, revisit=tuple(
+            (Side(side), record_id) for side, ids in sorted((action.candidates or {}).items()) for record_id in ids))
     stored = action.next_pair
     if stored is not None:
         for side, op in writes.items():

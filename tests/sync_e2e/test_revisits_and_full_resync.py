@@ -36,7 +36,8 @@ def test_an_update_deferred_by_a_conflict_is_applied_on_the_following_cycle(worl
     [alice] = [r for r in outcome.records.results if r.user == "alice" and r.object == "contact"]
     assert len(alice.deferred) == 1 and alice.state == "in_sync"
     with StateStore.open(world.state) as store:
-        assert {ref.record_id for ref in store.revisits("alice", "contact")} == {jane_sf.id, jane_ex.id}
+        revisits = {ref.record_id for ref in store.revisits("alice", "contact")}
+        assert revisits == {jane_sf.id, jane_ex.id} | _awaiting_a_person(world)
 
     plan, outcome = world.cycle()
     assert outcome.ok and ActionKind.UPDATE_BOTH in world.kinds(plan, "alice")
@@ -44,8 +45,16 @@ def test_an_update_deferred_by_a_conflict_is_applied_on_the_following_cycle(worl
     jane_sf = world.by_email(world.salesforce_contacts(ALICE), "Email", "jane.doe@globex.example")[0]
     assert jane_ex.fields["JobTitle"] == "Planned Title" and jane_sf.fields["Department"] == "Logistics"
     with StateStore.open(world.state) as store:
-        assert store.revisits("alice", "contact") == []
+        assert {ref.record_id for ref in store.revisits("alice", "contact")} == _awaiting_a_person(world)
     assert not has_record_changes(world.plan().record_changes)
+
+
+def _awaiting_a_person(world: World) -> set[str]:
+    """alice's seeded ambiguity (two Salesforce contacts and a mailbox contact share one email): its
+    records are revisited every cycle until someone settles it."""
+    salesforce = world.by_email(world.salesforce_contacts(ALICE), "Email", "dup@hooli.example")
+    exchange = world.by_email(world.exchange_contacts(ALICE_MAILBOX), "EmailAddress1", "dup@hooli.example")
+    return {r.id for r in salesforce + exchange}
 
 
 def _purge_from_the_recycle_bin(sandbox: Sandbox, record_id: str) -> None:
