@@ -435,7 +435,8 @@ def _status_json(report: StatusReport) -> dict[str, Any]:
             "reset_pending": user.reset_pending,
             "directions": [{"object": d.object, "direction": d.direction, "state": d.state,
                             "last_cycle_at": d.last_cycle_at.isoformat() if d.last_cycle_at else None,
-                            "error": d.last_error} for d in user.directions],
+                            "error": d.last_error, "ambiguous": d.counts.get("ambiguous", 0)}
+                           for d in user.directions],
         } for user in report.users],
     }
 
@@ -447,6 +448,8 @@ def _user_sync_text(user: Any) -> str:
         text = "initial sync pending"
     else:
         text = "; ".join(f"{d.object} {d.direction}: {d.state.replace('_', ' ')}"
+                         + (f", {d.counts['ambiguous']} ambiguous awaiting a person"
+                            if d.counts.get("ambiguous") else "")
                          + (f" ({d.last_error})" if d.last_error else "") for d in user.directions)
     return text + (", reset pending" if user.reset_pending else "")
 
