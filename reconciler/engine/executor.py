@@ -21,7 +21,8 @@ Idempotence across a crash:
   create to the next cycle, which pairs them.
 * What remains: a crash after Salesforce created contacts but before their ids were stamped leaves
   unstamped twins that the next cycle pairs by email or name, unless that key is missing or not
-  unique (then it reports them as ambiguous instead of pairing), or someone edits both keys of the
+  unique (then it reports them as ambiguous, in every plan until a person settles it, instead of
+  pairing), or someone edits both keys of the
   new contact before the next cycle. A request whose answer is lost in transit and then retried by a
   connector can create twice on the service itself (neither API offers idempotent creates here).
 
