@@ -3,13 +3,11 @@ the sandbox's own counters)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from sync_e2e.conftest import World
 from sync_e2e.test_api_calls import CONFIG
 
-from reconciler.connectors.salesforce import CURSOR_OVERLAP
 from reconciler.engine.runtime import sandbox_dir
 from reconciler.plan.records import has_record_changes
 from reconciler.sandbox.generate import bench_user_address, generate_seed
@@ -26,14 +24,7 @@ def _no_change_cycle_calls(tmp_path: Path, events: int) -> dict[str, int]:
     with Sandbox(data_dir=sandbox_dir(config), seed=seed) as sandbox:
         world = World(config, f"sqlite:///{config / 'state.db'}", sandbox)
         try:
-            for _ in range(2):   # the initial sync, then a cycle that reads its own writes back
-                _, outcome = world.cycle()
-                assert outcome.ok, outcome.records
-            # The Salesforce feed re-reads CURSOR_OVERLAP before its cursor (SystemModstamp has whole
-            # seconds): a cycle that starts past it moves the cursor beyond the initial sync's writes.
-            time.sleep(CURSOR_OVERLAP.total_seconds() + 1)
-            _, outcome = world.cycle()
-            assert outcome.ok, outcome.records
+            world.settle()
             sandbox.counters.reset()
             plan, outcome = world.cycle()
             assert outcome.ok and not has_record_changes(plan.record_changes)

@@ -7,7 +7,6 @@ sandbox's own counters."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 from events_e2e.conftest import calendar, salesforce_events, subjects
@@ -15,7 +14,7 @@ from sync_e2e.conftest import SALESFORCE, World
 from sync_e2e.test_org_feed import PARALLEL, _fleet_config
 
 from reconciler.connectors.batching import encode_cursor
-from reconciler.connectors.salesforce import CURSOR_OVERLAP, decode_change_cursor
+from reconciler.connectors.salesforce import decode_change_cursor
 from reconciler.engine.runtime import sandbox_dir
 from reconciler.plan.records import UserRecordPlan, has_record_changes, record_entries
 from reconciler.sandbox.generate import generate_seed
@@ -31,15 +30,6 @@ def _events_only(config: str) -> str:
     return config.replace("contacts: {direction: both}", "contacts: {direction: none}\n  events: {direction: both}")
 
 
-def _in_sync(world: World) -> None:
-    """The initial sync, a cycle that reads its own writes back, then one past the feed's overlap
-    (it re-reads CURSOR_OVERLAP before its cursor): every cursor is beyond the initial writes."""
-    for _ in range(2):
-        assert world.apply(world.plan(parallel=PARALLEL), parallel=PARALLEL).ok
-    time.sleep(CURSOR_OVERLAP.total_seconds() + 1)
-    assert world.apply(world.plan(parallel=PARALLEL), parallel=PARALLEL).ok
-
-
 def _no_change_cycle_calls(tmp_path: Path, users: int) -> tuple[dict[str, int], dict[str, int]]:
     """Salesforce calls of a no-change cycle's plan, then of its apply."""
     config = tmp_path / f"fleet-{users}"
@@ -49,7 +39,7 @@ def _no_change_cycle_calls(tmp_path: Path, users: int) -> tuple[dict[str, int], 
     with Sandbox(data_dir=sandbox_dir(config), seed=seed) as sandbox:
         world = World(config, f"sqlite:///{config / 'state.db'}", sandbox)
         try:
-            _in_sync(world)
+            world.settle(parallel=PARALLEL)
             sandbox.counters.reset()
             plan = world.plan(parallel=PARALLEL)
             planned = sandbox.counters.counts("salesforce")
@@ -92,7 +82,7 @@ def test_salesforce_changes_reach_their_owners_mailbox_through_the_one_feed(worl
     for username, zone, subject in ((ALICE, LA, "Feed: alice"), (BOB, LONDON, "Feed: bob"),
                                     (CAROL, AUCKLAND, "Feed: carol")):
         _create(world, username, zone, subject)
-    _in_sync(world)
+    world.settle(parallel=PARALLEL)
 
     [alices] = subjects(world.everything(salesforce_events(world, ALICE, LA)), "Feed: alice")
     [edited] = salesforce_events(world, ALICE, LA).write([UpdateOp(alices.id, alices.version,
@@ -131,7 +121,7 @@ def test_salesforce_changes_reach_their_owners_mailbox_through_the_one_feed(worl
 
 def test_a_user_past_the_deleted_horizon_lists_on_their_own_and_the_others_keep_the_feed(world: World):
     world.edit_configuration("sales-two-way", direction="none")
-    _in_sync(world)
+    world.settle(parallel=PARALLEL)
     with StateStore.open(world.state) as store:
         cursor = decode_change_cursor(store.cursor("alice", "event", "salesforce") or "")
         old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=16)

@@ -5,10 +5,8 @@ counters."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from reconciler.connectors.salesforce import CURSOR_OVERLAP
 from reconciler.engine.runtime import sandbox_dir
 from reconciler.plan.records import has_record_changes
 from reconciler.sandbox.faults import FaultRule
@@ -34,12 +32,7 @@ def _fleet_config(users: int) -> str:
 
 def _in_sync_world(sandbox: Sandbox, config: Path) -> World:
     world = World(config, f"sqlite:///{config / 'state.db'}", sandbox)
-    for _ in range(2):   # the initial sync, then a cycle that reads its own writes back
-        plan = world.plan(parallel=PARALLEL)
-        assert world.apply(plan, parallel=PARALLEL).ok
-    # The feed re-reads CURSOR_OVERLAP before its cursor: start past the initial sync's writes.
-    time.sleep(CURSOR_OVERLAP.total_seconds() + 1)
-    assert world.apply(world.plan(parallel=PARALLEL), parallel=PARALLEL).ok
+    world.settle(parallel=PARALLEL)
     return world
 
 
