@@ -24,7 +24,7 @@ from reconciler.connectors.retry import BackOff
 from reconciler.engine.cycle import CycleOutcome, apply_cycle, plan_cycle
 from reconciler.engine.runtime import Runtime, sandbox_dir
 from reconciler.plan import Plan
-from reconciler.plan.records import UserRecordPlan, record_entries
+from reconciler.plan.records import UserRecordPlan, has_record_changes, record_entries
 from reconciler.sandbox.faults import FaultRule
 from reconciler.sandbox.server import Sandbox
 from reconciler.state import StateStore
@@ -102,6 +102,16 @@ class World:
     def cycle(self, **options: Any) -> tuple[Plan, CycleOutcome]:
         plan = self.plan()
         return plan, self.apply(plan, **options)
+
+    def cycles_until_quiet(self, most: int) -> tuple[list[CycleOutcome], bool]:
+        """Run up to ``most`` cycles, stopping after one that applied cleanly and left a plan with
+        no record changes: every cycle's outcome, and whether that quiet was reached."""
+        outcomes: list[CycleOutcome] = []
+        for _ in range(most):
+            outcomes.append(self.cycle()[1])
+            if outcomes[-1].ok and not has_record_changes(self.plan().record_changes):
+                return outcomes, True
+        return outcomes, False
 
     def settle(self, **options: Any) -> None:
         """The initial sync, a cycle that reads its own writes back, then one past the Salesforce

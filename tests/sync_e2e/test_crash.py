@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from reconciler.engine.runtime import sandbox_dir
-from reconciler.plan.records import has_record_changes
 from reconciler.sandbox.generate import bench_user_address, generate_seed
 from reconciler.sandbox.server import Sandbox
 from reconciler.state import StateStore
@@ -40,11 +39,8 @@ def test_an_apply_killed_mid_way_is_finished_by_the_next_runs_without_duplicates
 
         world = World(config, state, sandbox)
         try:
-            for _ in range(3):
-                plan, outcome = world.cycle()
-                assert outcome.ok, [r.error for r in outcome.records.results]
-                if not has_record_changes(world.plan().record_changes):
-                    break
+            outcomes, _ = world.cycles_until_quiet(3)
+            assert all(o.ok for o in outcomes), [r.error for o in outcomes for r in o.records.results]
             with StateStore.open(state) as store:   # the first re-run took the dead run's lock over
                 assert [e.summary["pid"] for e in store.audit_log() if e.operation == "lock-takeover"] == [killed]
             user = bench_user_address(1)
