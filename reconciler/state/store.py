@@ -503,22 +503,20 @@ class StateStore:
 
     def cursor(self, user: str, object: SyncObject, side: Side) -> str | None:
         """The change-feed cursor last committed for one side, None before the first batch."""
-        require_choice("object", object, SYNC_OBJECTS)
-        require_choice("side", side, SIDES)
-        with self._reading() as session:
-            return session.exec(
-                sa.select(_cursors.c.value).where(
-                    _cursors.c.user_name == user, _cursors.c.object_type == object, _cursors.c.side == side
-                )
-            ).scalar_one_or_none()
+        return self._cursor_column(_cursors.c.value, user, object, side)
 
     def last_full_listing(self, user: str, object: SyncObject, side: Side) -> datetime | None:
         """When the side was last listed in full (committed with its cursor), None if unknown."""
+        return self._cursor_column(_cursors.c.full_listing_at, user, object, side)
+
+    def _cursor_column(self, column: sa.Column, user: str, object: SyncObject, side: Side) -> Any:
+        """One column of a side's cursor row, None when there is no row yet: the cursor and its
+        full-listing time are read the same way."""
         require_choice("object", object, SYNC_OBJECTS)
         require_choice("side", side, SIDES)
         with self._reading() as session:
             return session.exec(
-                sa.select(_cursors.c.full_listing_at).where(
+                sa.select(column).where(
                     _cursors.c.user_name == user, _cursors.c.object_type == object, _cursors.c.side == side
                 )
             ).scalar_one_or_none()
