@@ -24,13 +24,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.connectors.salesforce import CURSOR_OVERLAP
 from reconciler.connectors.secrets import Secret
 from reconciler.connectors.settings import ExchangeAuth, ExchangeSettings, SalesforceAuth, SalesforceSettings
 from reconciler.engine.runtime import sandbox_dir
 from reconciler.sandbox.generate import BENCH_DOMAIN
+
+if TYPE_CHECKING:
+    from reconciler.state import StateStore
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 _SPAWN = multiprocessing.get_context("spawn")  # a clean interpreter: no threads or sockets inherited
@@ -241,6 +244,31 @@ def measured(sandbox: SandboxProcess, phase: Phase, trace_heap: bool) -> Iterato
         # Progress on stderr: a large case runs for many minutes before its table is printed.
         print(f"  [{phase.name}: {phase.total_calls} calls, {phase.wall_seconds:.1f} s, "
               f"RSS {phase.max_rss_mb:.0f} MB] {_breakdown(phase.calls)}", file=sys.stderr, flush=True)
+
+
+def quiet_cycles(sandbox: SandboxProcess, store: StateStore, config_dir: Path, names: Sequence[str], plan_bound: int,
+                 plan_rule: str, trace_heap: bool) -> list[Phase]:
+    """Plan and apply one cycle per name with nothing changed on either side, measured; raises when
+    one plans a change or its apply fails. The first cycles after an initial one re-read, as echoes,
+    the writes its apply could not move the cursors past; the last one is the steady state."""
+    from reconciler.engine.cycle import apply_cycle, plan_cycle, plan_has_changes
+    from reconciler.plan.records import record_entries
+
+    phases: list[Phase] = []
+    for name in names:
+        with measured(sandbox, Phase(f"{name} plan", 0, plan_bound, plan_rule), trace_heap) as phase:
+            plan, _ = plan_cycle(config_dir, store, refresh=True)
+        phases.append(phase)
+        if plan_has_changes(plan):
+            changed = [(e.user, e.object, e.counts, len(e.attendees)) for e in record_entries(plan.record_changes)
+                       if e.change_count]
+            raise RuntimeError(f"the {name} cycle planned changes with nothing changed: {changed[:3]}")
+        with measured(sandbox, Phase(f"{name} apply", 0, 0, "nothing to write"), trace_heap) as phase:
+            outcome = apply_cycle(plan, store, config_dir, "benchmark")
+        phases.append(phase)
+        if not outcome.ok:
+            raise RuntimeError(f"the {name} apply failed: {outcome}")
+    return phases
 
 
 # -- running cases in fresh processes --------------------------------------------------------------

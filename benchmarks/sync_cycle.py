@@ -27,12 +27,12 @@ from typing import Any
 
 import yaml
 from harness import (Case, Phase, SandboxProcess, argument_parser, batches, measured, parse_sizes, run_benchmark,
-                     sandbox_connections, wait_past_change_window)
+                     quiet_cycles, sandbox_connections, wait_past_change_window)
 
 from reconciler.connectors.exchange import EWS_BATCH, SYNC_PAGE
 from reconciler.connectors.salesforce import COLLECTION_SIZE, IN_LIST_SIZE, QUERY_PAGE_SIZE
 from reconciler.engine.configuration import config_root
-from reconciler.engine.cycle import apply_cycle, plan_cycle, plan_has_changes
+from reconciler.engine.cycle import apply_cycle, plan_cycle
 from reconciler.engine.records import CONTACT_OBJECT
 from reconciler.engine.runtime import sandbox_dir
 from reconciler.plan.records import record_entries
@@ -126,22 +126,8 @@ def run_case(users: int, contacts_per_user: int, overlap: float, trace_heap: boo
                 raise RuntimeError(f"the initial apply failed or fell short: {outcome}")
             wait_past_change_window(p.salesforce_version for e in entries for p in store.pairs(e.user, e.object))
 
-            # The first cycle after the initial one re-reads, as echoes, the Salesforce writes its
-            # apply could not move the cursor past; the second one is the steady state.
-            for name in ("follow-up", "no-change"):
-                with measured(sandbox, Phase(f"{name} plan", 0, users + 2,
-                                             "1 org-wide SOQL + 1 getDeleted + 1 SyncFolderItems per user"),
-                              trace_heap) as phase:
-                    plan, _ = plan_cycle(config_dir, store, refresh=True)
-                phases.append(phase)
-                if plan_has_changes(plan):
-                    changed = [(e.user, e.counts) for e in record_entries(plan.record_changes) if e.change_count]
-                    raise RuntimeError(f"a cycle with nothing changed planned changes: {changed[:3]}")
-                with measured(sandbox, Phase(f"{name} apply", 0, 0, "nothing to write"), trace_heap) as phase:
-                    outcome = apply_cycle(plan, store, config_dir, "benchmark")
-                phases.append(phase)
-                if not outcome.ok:
-                    raise RuntimeError(f"the {name} apply failed: {outcome}")
+            phases += quiet_cycles(sandbox, store, config_dir, ("follow-up", "no-change"), users + 2,
+                                   "1 org-wide SOQL + 1 getDeleted + 1 SyncFolderItems per user", trace_heap)
             pairs = sum(len(store.pairs(e.user, e.object)) for e in entries)
             if pairs != users * per_side_after:
                 raise RuntimeError(f"{pairs} pairs after the initial cycle, expected {users * per_side_after}")
