@@ -132,8 +132,12 @@ def test_filters_narrow_the_data_set(connector: SalesforceConnector, alice_store
     assert [r.fields["Email"] for r in records] == ["raj.patel@initech.example"]
 
 
-def test_incremental_listing_reports_changes_deletes_and_departures(
-        connector: SalesforceConnector, alice_store: SalesforceContactStore, counter: ApiCallCounter) -> None:
+def _retitle_raj_delete_peter_and_give_milton_to_carol(
+        connector: SalesforceConnector, alice_store: SalesforceContactStore) -> tuple[str, Any, Any, Any, Any]:
+    """Lists alice's contacts, then makes one change of each kind an incremental listing must report.
+
+    Returns the cursor from before the changes, the three contacts touched and carol (milton's new owner).
+    """
     records, _, _, cursor = _all_pages(alice_store)
     by_email = {r.fields["Email"]: r for r in records}
     raj, peter, milton = (by_email[e] for e in ("raj.patel@initech.example", "peter.gibbons@initech.example",
@@ -143,6 +147,12 @@ def test_incremental_listing_reports_changes_deletes_and_departures(
                                  DeleteOp(peter.id, peter.version)])
     assert [r.status for r in results] == [WriteStatus.OK, WriteStatus.OK]
     connector.call("moving a contact", lambda sf: sf.Contact.update(milton.id, {"OwnerId": carol.id}))
+    return cursor, raj, peter, milton, carol
+
+
+def test_incremental_listing_reports_changes_deletes_and_departures(
+        connector: SalesforceConnector, alice_store: SalesforceContactStore, counter: ApiCallCounter) -> None:
+    cursor, raj, peter, milton, _ = _retitle_raj_delete_peter_and_give_milton_to_carol(connector, alice_store)
 
     counter.reset()
     changed, deleted, departed, _ = _all_pages(alice_store, cursor)
@@ -155,13 +165,7 @@ def test_incremental_listing_reports_changes_deletes_and_departures(
 
 def test_the_org_feed_serves_each_owner_its_share_with_no_call_of_its_own(
         connector: SalesforceConnector, alice_store: SalesforceContactStore, counter: ApiCallCounter) -> None:
-    records, _, _, cursor = _all_pages(alice_store)
-    by_email = {r.fields["Email"]: r for r in records}
-    raj, peter, milton = (by_email[e] for e in ("raj.patel@initech.example", "peter.gibbons@initech.example",
-                                                 "milton@initech.example"))
-    carol = connector.users_by_username(["carol@acme.example"])["carol@acme.example"]
-    alice_store.write([UpdateOp(raj.id, raj.version, {"Title": "CTO"}), DeleteOp(peter.id, peter.version)])
-    connector.call("moving a contact", lambda sf: sf.Contact.update(milton.id, {"OwnerId": carol.id}))
+    cursor, raj, peter, milton, carol = _retitle_raj_delete_peter_and_give_milton_to_carol(connector, alice_store)
     since = change_cursor_since(cursor)
     assert since is not None
 
