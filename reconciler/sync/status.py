@@ -15,9 +15,10 @@ from typing import Any
 from .ports import Side, SourceRecord
 
 
-# A pair's base holds the merged value of each mapped field; keys with this prefix hold bookkeeping of
-# rules beside the field merge (an event's synced attendees) and survive every rewrite of the pair.
 BOOKKEEPING_PREFIX = "~"
+"""A pair's base holds the merged value of each mapped field; keys with this prefix hold bookkeeping
+of rules beside the field merge (an event's synced attendees) and survive every rewrite of the pair."""
+
 
 @dataclass(frozen=True)
 class Pair:
