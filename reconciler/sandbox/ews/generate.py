@@ -69,11 +69,16 @@ def _event(rng: random.Random, series: bool = True) -> dict[str, Any]:
     end_total = hour * 60 + minutes + length
     event["when"] = {"day": day, "start": f"{hour:02d}:{minutes:02d}", "end": f"{end_total // 60:02d}:{end_total % 60:02d}"}
     if series and roll < 0.15:
-        event["Recurrence"] = {"pattern": "WeeklyRecurrence", "Interval": 1, "range": "NumberedRecurrence",
-                               "NumberOfOccurrences": rng.randrange(2, 12)}
+        event["Recurrence"] = _weekly(rng.randrange(2, 12))
     if rng.random() < 0.2:
         event["Location"] = rng.choice(["Teams", "Room 1", "Room 2", "Customer site"])
     return event
+
+
+def _weekly(occurrences: int) -> dict[str, Any]:
+    """The Recurrence of a weekly series of ``occurrences``, as the seed writes it."""
+    return {"pattern": "WeeklyRecurrence", "Interval": 1, "range": "NumberedRecurrence",
+            "NumberOfOccurrences": occurrences}
 
 
 def _an_hour_later(clock: str) -> str:
@@ -86,8 +91,7 @@ def _series(rng: random.Random, occurrences: int, exception: bool) -> dict[str, 
     event = _event(rng, series=False)
     if event["when"].get("all_day"):
         event["when"] = {"day": event["when"]["day"], "start": "10:00", "end": "11:00"}
-    event["Recurrence"] = {"pattern": "WeeklyRecurrence", "Interval": 1, "range": "NumberedRecurrence",
-                           "NumberOfOccurrences": occurrences}
+    event["Recurrence"] = _weekly(occurrences)
     if exception and occurrences > 1:
         event["ModifiedOccurrences"] = [{"occurrence": 2, "start": _an_hour_later(event["when"]["start"]),
                                          "end": _an_hour_later(event["when"]["end"])}]
