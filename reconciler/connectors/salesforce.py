@@ -505,6 +505,23 @@ class ChangeFeed:
         every field the store reads."""
         return self.filter_condition == filter_condition and self.since <= since and self.fields.issuperset(fields)
 
+    def share(self, in_scope: Callable[[Mapping[str, Any]], bool],
+              since: datetime) -> tuple[list[Mapping[str, Any]], list[str]]:
+        """One store's share of the feed: the rows ``in_scope`` of the store changed after its
+        cursor's ``since``, and its departures (the rows out of its scope plus what left the
+        filter; the sync core acts only on those it holds a pair for, like the per-user
+        departures query's answer)."""
+        rows: list[Mapping[str, Any]] = []
+        departed = set(self.left_data_set)
+        for row in self.changed:
+            if not in_scope(row):
+                departed.add(row["Id"])
+                continue
+            stamp = parse_stamp(row.get("SystemModstamp"))
+            if stamp is None or stamp > since:
+                rows.append(row)
+        return rows, sorted(departed)
+
 
 class SalesforceContactStore(RecordStore):
     """The Contacts of one user's data set: the user's own (``scope='owned'``) or all the
@@ -586,22 +603,13 @@ class SalesforceContactStore(RecordStore):
     def _list_from_feed(self, since: datetime) -> ChangePage:
         """This user's share of the org feed, with no call of its own: the feed's records this
         user owns (scope ``owned``) changed inside this cursor's window are the changes; the rest
-        of the feed, and what left the filter, are departures (the sync core only acts on those
-        it holds a pair for, like the per-user departures query's answer)."""
+        of the feed, and what left the filter, are departures (``ChangeFeed.share``)."""
         feed = self.feed
         assert feed is not None
-        records: list[SourceRecord] = []
-        departed = set(feed.left_data_set)
-        for flat in feed.changed:
-            if self.owned and flat.get("OwnerId") != self.owner_id:
-                departed.add(flat["Id"])
-                continue
-            stamp = parse_stamp(flat.get("SystemModstamp"))
-            if stamp is None or stamp > since:
-                records.append(self._record(flat))
-        return ChangePage(records, list(feed.deleted),
+        rows, departed = feed.share(lambda flat: not self.owned or flat.get("OwnerId") == self.owner_id, since)
+        return ChangePage([self._record(flat) for flat in rows], list(feed.deleted),
                           encode_cursor({"v": 1, "phase": "since", "since": feed.next_since}),
-                          complete=True, departed_ids=sorted(departed))
+                          complete=True, departed_ids=departed)
 
     def _departed_since(self, since: datetime) -> list[str]:
         """Contacts changed in the window that no longer match the data set (owner or filter)."""

@@ -382,19 +382,12 @@ class SalesforceEventStore(RecordStore):
         window is not a delete."""
         assert self.feed is not None and self.feed.changes is not None
         changes = self.feed.changes
-        rows: list[Mapping[str, Any]] = []
-        departed: set[str] = set(changes.left_data_set)
-        for row in changes.changed:
-            if not self._in_scope(row):
-                departed.add(row["Id"])
-                continue
-            stamp = parse_stamp(row.get("SystemModstamp"))
-            if (stamp is None or stamp > since) and overlaps_window(row, self.window):
-                rows.append(row)
+        changed, departed = changes.share(self._in_scope, since)
+        rows = [row for row in changed if overlaps_window(row, self.window)]
         records = [*self._entered_records(state, self.feed), *self._records(rows, self.feed.relations)]
         done = {"v": 1, "phase": "since", "since": changes.next_since, **self._window_state()}
         return ChangePage(records, list(changes.deleted), encode_cursor(done), complete=True,
-                          departed_ids=sorted(departed))
+                          departed_ids=departed)
 
     def fetch(self, ids: Sequence[str]) -> list[SourceRecord]:
         """The named events still in the data set (owner, no recurring master, privacy), wherever
