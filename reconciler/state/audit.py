@@ -40,12 +40,17 @@ def current_actor() -> str:
         return f"uid:{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
+def _host_name() -> str:
+    """This host's name, or a placeholder where the platform reports none: a lock holder is never blank."""
+    return platform.node() or "unknown-host"
+
+
 def this_host() -> str:
     """Where this process's pid means something, as the state lock records it: the host name and,
     on Linux, the pid namespace. Two containers may share a host name (a fixed ``--hostname``, a
     shared state volume) while their pids live in different namespaces; without the namespace one
     would take a live lock of the other as dead."""
-    node = platform.node() or "unknown-host"
+    node = _host_name()
     try:
         namespace = os.stat("/proc/self/ns/pid").st_ino
     except OSError:
@@ -55,7 +60,7 @@ def this_host() -> str:
 
 def lock_holder() -> str:
     """A holder string for the state lock that tells an operator where the run lives."""
-    return f"{current_actor()}@{platform.node() or 'unknown-host'} (pid {os.getpid()})"
+    return f"{current_actor()}@{_host_name()} (pid {os.getpid()})"
 
 
 def git_commit_of(path: Path) -> str | None:
