@@ -115,8 +115,10 @@ def _add_attendees(salesforce: dict[str, Any], exchange: dict[str, Any], cast: S
                    attendees: int, rng: random.Random) -> None:
     """Colleagues and leads into the Salesforce section, then attendees on every other timed event
     of each user on both sides (see the module notes)."""
-    colleagues = [c["username"] for c in _colleagues()]
-    salesforce["users"] += _colleagues()
+    colleague_users = _colleagues()
+    salesforce["users"] += colleague_users
+    colleagues = [c["username"] for c in colleague_users]
+    guests = [guest_address(n) for n in range(1, GUESTS + 1)]
     salesforce["leads"] = []
     for user_number, (user, mailbox) in enumerate(zip(cast, exchange["mailboxes"])):
         owner = user["username"]
@@ -129,7 +131,6 @@ def _add_attendees(salesforce: dict[str, Any], exchange: dict[str, Any], cast: S
             if _is_meeting(event, number):
                 event["invitees"] = [{"invitee": address, "status": rng.choice(_INVITEE_STATUSES)}
                                      for address in _attendees(rng, pools, attendees, number)]
-        guests = [guest_address(n) for n in range(1, GUESTS + 1)]
         for number, event in enumerate(mailbox["events"]):
             if _is_meeting(event, number):
                 chosen = _attendees(rng, [*pools, guests], attendees, number)
