@@ -623,10 +623,12 @@ class StateStore:
                         .where(_cursors.c.user_name == user, _cursors.c.object_type == object, _cursors.c.side == side)
                         .values(full_listing_at=listed_at)
                     )
-                for ref in revisits_done:
-                    session.exec(sa.delete(_revisits).where(
-                        _revisits.c.user_name == user, _revisits.c.object_type == object,
-                        _revisits.c.side == ref.side, _revisits.c.record_id == ref.record_id))
+                for side in dict.fromkeys(ref.side for ref in revisits_done):
+                    done = [ref.record_id for ref in revisits_done if ref.side == side]
+                    for start in range(0, len(done), _DELETE_CHUNK):
+                        session.exec(sa.delete(_revisits).where(
+                            _revisits.c.user_name == user, _revisits.c.object_type == object,
+                            _revisits.c.side == side, _revisits.c.record_id.in_(done[start : start + _DELETE_CHUNK])))
                 if revisits_added:
                     session.exec(
                         self._insert(_revisits).on_conflict_do_nothing(),
