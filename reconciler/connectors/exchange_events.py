@@ -238,26 +238,22 @@ class ExchangeCalendarStore(RecordStore):
                             stampable=role not in _OCCURRENCE_ROLES)
 
     def _view(self, window: EventWindow) -> list[SourceRecord]:
-        """The records ``window`` shows (occurrences expanded): CalendarView slices, then GetItem."""
-        items = self._view_items(window)
-        records = []
-        for item in items:
-            if isinstance(item, Exception):
-                raise translate(item, "listing the calendar", self.mailbox)
-            if isinstance(item, CalendarItem) and self._in_data_set(item):
-                records.append(self._record(item))
+        """The records ``window`` shows (occurrences expanded, so never a master): CalendarView
+        slices, then GetItem (:meth:`_items`)."""
+        records = [self._record(item) for item in self._items(self._view_ids(window), "listing the calendar")
+                   if self._in_data_set(item)]
         # CalendarView compares an all-day item's midnights in its zone with the window's UTC
         # bounds; the dates rule decides at the edges, as it does for Salesforce.
         return [record for record in records if self._overlaps(record, window)]
 
-    def _view_items(self, window: EventWindow) -> list[Any]:
-        """Every item the calendar shows in ``window``, read in date slices that each stay under the
+    def _view_ids(self, window: EventWindow) -> list[str]:
+        """The id of every item the calendar shows in ``window``, read in date slices that each stay under the
         server's find count limit: first the whole window (two years at most a slice), and a slice
         the server cuts is split and read again, in as many equal parts as its TotalItemsInView
         needs pages of the size the server answered (halves when it refused the view without
         numbers); a part still cut is split again. A calendar under the limit costs ONE
         CalendarView. An item in two slices (a long event, one across a boundary) keeps the same id
-        in both and is fetched once. Then GetItem for the text fields."""
+        in both and is listed once."""
         calendar = self._calendar()
         pending: list[tuple[dt.datetime, dt.datetime]] = []
         start = window.start
@@ -281,8 +277,7 @@ class ExchangeCalendarStore(RecordStore):
                 step = (end - start) / parts
                 pending += [(start + step * n, end if n == parts - 1 else start + step * (n + 1))
                             for n in reversed(range(parts))]
-        answers = self.items.get(list(ids), _FETCH_FIELDS, "listing the calendar")
-        return [item for item in answers.values() if not isinstance(item, ews_errors.ErrorItemNotFound)]
+        return list(ids)
 
     def _view_slice(self, calendar: Calendar, start: dt.datetime, end: dt.datetime) -> tuple[list[str], int | None]:
         """One CalendarView from ``start`` to ``end``: the item ids, and None when the server
