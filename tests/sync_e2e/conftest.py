@@ -113,6 +113,13 @@ class World:
                 return outcomes, True
         return outcomes, False
 
+    def quiet_cycle_calls(self) -> dict[str, int]:
+        """The API calls (the sandbox's counters) of one cycle that must find nothing to do."""
+        self.sandbox.counters.reset()
+        plan, outcome = self.cycle()
+        assert outcome.ok and not has_record_changes(plan.record_changes)
+        return self.sandbox.counters.counts()
+
     def settle(self, **options: Any) -> None:
         """The initial sync, a cycle that reads its own writes back, then one past the Salesforce
         feed's overlap (it re-reads CURSOR_OVERLAP before its cursor, SystemModstamp having whole
